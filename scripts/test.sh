@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: `make test` runs this, and so does CI (.ci/run).
+# Any failing step fails the run. `scripts/test.sh STEP...` runs only the named steps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export PATH=$root/.venv/bin:$PATH
+export NO_COLOR=1 PY_COLORS=0 ANSIBLE_FORCE_COLOR=0
+
+all_steps=(setup lint build sanity unit integration molecule e2e)
+steps=("${@:-${all_steps[@]}}")
+
+setup() {
+  scripts/venv.sh
+  scripts/host-packages.sh
+  scripts/docker-engine.sh
+  scripts/base-images.sh
+}
+
+lint() {
+  yamllint --strict .
+  ansible-lint
+}
+
+build() {
+  local dist=.cache/dist tarball
+  rm -rf "$dist"
+  ansible-galaxy collection build --force --output-path "$dist" >/dev/null
+  tarball=$(ls "$dist"/spotkit-ec2-*.tar.gz)
+  # Users get the collection, not its tests.
+  if tar -tzf "$tarball" | grep -E '^(tests|molecule|\.config|scripts|benchmarks|collections)/'; then
+    echo "spotkit: $tarball holds test or development content (listed above)" >&2
+    return 1
+  fi
+  echo "built $tarball ($(tar -tzf "$tarball" | wc -l) entries)"
+}
+
+sanity() { scripts/sanity.sh; }
+
+unit() { pytest tests/unit; }
+
+integration() {
+  if [ -d tests/integration ]; then pytest tests/integration; else echo "no tests/integration yet"; fi
+}
+
+molecule() {
+  local scenario found=0
+  for scenario in molecule/*/molecule.yml; do
+    [ -e "$scenario" ] || continue
+    found=1
+    scenario=$(basename "$(dirname "$scenario")")
+    echo "--- molecule scenario $scenario"
+    command molecule test --scenario-name "$scenario"
+  done
+  [ "$found" -eq 1 ] || echo "no molecule scenarios yet"
+}
+
+e2e() {
+  if [ -d tests/e2e ]; then pytest tests/e2e; else echo "no tests/e2e yet"; fi
+}
+
+timings=()
+for step in "${steps[@]}"; do
+  if ! declare -F "$step" >/dev/null; then
+    echo "spotkit: unknown step '$step'; steps: ${all_steps[*]}" >&2
+    exit 2
+  fi
+  echo "=== $step"
+  start=$SECONDS
+  "$step"
+  timings+=("$(printf '%-12s %5ss' "$step" $((SECONDS - start)))")
+done
+echo "=== all steps passed"
+printf '%s\n' "${timings[@]}"
