@@ -92,7 +92,7 @@ from ansible_collections.spotkit.ec2.plugins.module_utils.stack_api import (
     check_services,
 )
 
-# Names of log groups that are not services; a service of the same name would share its group.
+# The log group of the system log; stack_api reserves the name, so no service can take it.
 SYSTEM_LOG = "system"
 STACK_DIMENSION = "Stack"
 INSTANCE_STREAM = "{instance_id}"
@@ -207,14 +207,8 @@ def build_config(services, stack_name, region=None, journald=False, system_log_f
         raise ValueError("journald must be true or false; got %r" % (journald,))
     if not journald and (not isinstance(system_log_file, str) or not system_log_file.startswith("/")):
         raise ValueError("system_log_file must be an absolute path; got %r" % (system_log_file,))
-    taken = {service["name"] for service in services}
-    if SYSTEM_LOG in taken:
-        index = [service["name"] for service in services].index(SYSTEM_LOG)
-        raise ValueError(
-            "spot_services[%d] (%s): field 'name' %r is reserved for the system log group"
-            % (index, SYSTEM_LOG, SYSTEM_LOG)
-        )
-    taken.add(SYSTEM_LOG)
+    # check_services() already refused service names that are reserved, "system" among them.
+    taken = {service["name"] for service in services} | {SYSTEM_LOG}
     extra_logs = [] if extra_logs is None else extra_logs
     _check_extra_logs(extra_logs, taken)
 

@@ -15,6 +15,14 @@ import re
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 NAME_RULE = "lowercase letters, digits and '-', starting with a letter, at most 32 characters"
 
+# A service logs to /var/log/<name>.log and ships it to /spotkit/<stack>/<name>: these names would
+# write into a system log file, or share a log group with the system log or the pull log.
+RESERVED_SERVICE_NAMES = frozenset((
+    "alternatives", "ansible-pull", "apt", "auth", "boot", "btmp", "cloud-init", "cloud-init-output",
+    "daemon", "debug", "dpkg", "faillog", "kern", "lastlog", "mail", "messages", "syslog", "system",
+    "user", "wtmp",
+))
+
 # The values CloudWatch Logs accepts for retentionInDays (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
@@ -53,7 +61,8 @@ def check_services(services, required=("name",)):
     """Check the parts of spot_services that every consumer relies on.
 
     Returns the list unchanged. Raises ValueError for: not a list, an item that is not a
-    mapping, a missing required field, a bad name, a duplicate name, a bad log_retention_days.
+    mapping, a missing required field, a bad or reserved name, a duplicate name, a bad
+    log_retention_days.
     """
     if not isinstance(services, list):
         raise ValueError("spot_services must be a list of services; got %r" % (services,))
@@ -69,6 +78,11 @@ def check_services(services, required=("name",)):
         if name in seen:
             raise ValueError(
                 "%s: field 'name' %r is already used by spot_services[%d]" % (label, name, seen[name])
+            )
+        if name in RESERVED_SERVICE_NAMES:
+            raise ValueError(
+                "%s: field 'name' %r is reserved (a system log file or log group of that name exists); reserved: %s"
+                % (label, name, ", ".join(sorted(RESERVED_SERVICE_NAMES)))
             )
         seen[name] = index
         if "log_retention_days" in service:

@@ -169,6 +169,8 @@ BAD = {
         {"name": "blog"}, {}, r"spot_services must be a list"),
     "reserved name": (
         [dict(BLOG, name="system")], {}, r"spot_services\[0\] \(system\): field 'name' 'system' is reserved"),
+    "name of a system log file": (
+        [BLOG, dict(API, name="syslog")], {}, r"spot_services\[1\] \(syslog\): field 'name' 'syslog' is reserved"),
     "bad stack name": (
         [BLOG], {"stack_name": "My Stack"}, r"stack_name must be .* got 'My Stack'"),
     "bad system retention": (
@@ -181,6 +183,8 @@ BAD = {
         [BLOG], {"metrics_collection_interval": 0}, r"metrics_collection_interval must be .* got 0"),
     "empty region": (
         [BLOG], {"region": ""}, r"region must be a non-empty string; got ''"),
+    "extra log clashes with system log": (
+        [BLOG], {"extra_logs": [{"name": "system", "file_path": "/var/log/x.log"}]}, r"extra_logs\[0\]: field 'name' 'system' is already"),
     "extra log clashes with service": (
         [BLOG], {"extra_logs": [{"name": "blog", "file_path": "/var/log/x.log"}]}, r"extra_logs\[0\]: field 'name' 'blog' is already"),
     "extra log without path": (
