@@ -20,7 +20,7 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler
 
-from http_double import RequestLog, parse_address, run_until_signalled, serve
+from http_double import RequestLog, parse_address, run
 
 # What EC2 answers for these codes: HTTP status and message.
 ERRORS = {
@@ -141,8 +141,7 @@ def main(argv=None):
     parser.add_argument("--log", help="append one JSON line per request to this file")
     args = parser.parse_args(argv)
     handler = make_handler(Faults(args.fail), args.upstream, RequestLog(args.log))
-    servers = serve(args.listen, handler)
-    return run_until_signalled(servers, "aws fault proxy (test double) -> %s" % args.upstream)
+    return run(args.listen, handler, "aws fault proxy (test double) -> %s" % args.upstream)
 
 
 if __name__ == "__main__":

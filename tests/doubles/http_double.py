@@ -3,22 +3,19 @@ request log, and running until SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import signal
+import sys
 import threading
 import time
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 
+# The emulator's rule for listen addresses (HOST:PORT, never all interfaces) holds for the doubles too.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "roles" / "sandbox" / "files"))
+from aws_emulator import parse_address  # noqa: E402 pylint: disable=wrong-import-position
 
-def parse_address(text):
-    """HOST:PORT -> (host, port); all-interfaces addresses are refused."""
-    host, port = text.rpartition(":")[::2]
-    if not host or not port.isdigit():
-        raise argparse.ArgumentTypeError("expected HOST:PORT, got %r" % text)
-    if host in ("0.0.0.0", "::", ""):
-        raise argparse.ArgumentTypeError("refusing to listen on all interfaces (%r)" % text)
-    return host, int(port)
+__all__ = ["RequestLog", "parse_address", "run", "serve"]
 
 
 class RequestLog:
@@ -47,13 +44,14 @@ def serve(addresses, handler):
     return servers
 
 
-def run_until_signalled(servers, banner):
-    """Print the banner (the caller waits for it), serve until SIGTERM or SIGINT, then stop."""
+def run(addresses, handler, banner):
+    """Serve on every address, print the banner (callers wait for it), and stop at SIGTERM or SIGINT."""
+    stop_signals = {signal.SIGTERM, signal.SIGINT}
+    # Blocked before the server threads start, so they inherit it and only sigwait() sees the signal.
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+    servers = serve(addresses, handler)
     print("%s on %s" % (banner, ", ".join("%s:%d" % server.server_address[:2] for server in servers)), flush=True)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *args: stop.set())
-    stop.wait()
+    signal.sigwait(stop_signals)
     for server in servers:
         server.shutdown()
     return 0

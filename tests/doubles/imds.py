@@ -18,7 +18,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
-from http_double import RequestLog, parse_address, run_until_signalled, serve
+from http_double import RequestLog, parse_address, run
 
 TOKEN_PATH = "/latest/api/token"
 METADATA_PREFIX = "/latest/meta-data/"
@@ -103,8 +103,7 @@ def main(argv=None):
         "placement/region": args.region,
         "placement/availability-zone": args.region + "a",
     }
-    servers = serve(args.listen, make_handler(metadata, RequestLog(args.log)))
-    return run_until_signalled(servers, "IMDSv2 (test double) for %s" % args.instance_id)
+    return run(args.listen, make_handler(metadata, RequestLog(args.log)), "IMDSv2 (test double) for %s" % args.instance_id)
 
 
 if __name__ == "__main__":
