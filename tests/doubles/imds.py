@@ -1,10 +1,11 @@
 """Test double: an instance metadata service that speaks IMDSv2 only.
 
 PUT /latest/api/token with X-aws-ec2-metadata-token-ttl-seconds (1 to 21600) returns a session
-token. GET /latest/meta-data/<path> answers only when X-aws-ec2-metadata-token carries a live
-token, else 401, as EC2 does for an instance that requires IMDSv2 (HttpTokens=required). It
-serves instance-id, placement/region and placement/availability-zone of one instance. Each
-request is logged as one JSON line: time, client, method, path, token (none, valid, invalid), status.
+token. A GET answers only when X-aws-ec2-metadata-token carries a live token, else 401, as EC2 does
+for an instance that requires IMDSv2 (HttpTokens=required). It serves the instance-id,
+placement/region and placement/availability-zone of one instance, and its instance identity
+document (/latest/dynamic/instance-identity/document, JSON sent as text/plain). Each request is
+logged as one JSON line: time, client, method, path, token (none, valid, invalid), status.
 
     python imds.py --listen 172.17.0.1:45463 --instance-id i-0123456789abcdef0 --region eu-west-1 --log imds.jsonl
 """
@@ -12,6 +13,7 @@ request is logged as one JSON line: time, client, method, path, token (none, val
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
 import sys
 import threading
@@ -21,7 +23,6 @@ from http.server import BaseHTTPRequestHandler
 from http_double import RequestLog, parse_address, run
 
 TOKEN_PATH = "/latest/api/token"
-METADATA_PREFIX = "/latest/meta-data/"
 TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
 TOKEN_HEADER = "X-aws-ec2-metadata-token"
 MAX_TTL = 21600
@@ -47,6 +48,22 @@ class Tokens:
         with self.lock:
             expiry = self.expiry.get(token)
         return "valid" if expiry is not None and expiry > time.monotonic() else "invalid"
+
+
+def instance_metadata(instance_id, region):
+    """Path -> text, for what the double serves about one instance."""
+    zone = region + "a"
+    document = {
+        "accountId": "123456789012", "architecture": "arm64", "availabilityZone": zone, "imageId": "ami-12345678",
+        "instanceId": instance_id, "instanceType": "t4g.nano", "pendingTime": "2024-01-01T00:00:00Z",
+        "privateIp": "10.0.0.10", "region": region, "version": "2017-09-30",
+    }
+    return {
+        "/latest/meta-data/instance-id": instance_id,
+        "/latest/meta-data/placement/region": region,
+        "/latest/meta-data/placement/availability-zone": zone,
+        "/latest/dynamic/instance-identity/document": json.dumps(document, indent=2),
+    }
 
 
 def make_handler(metadata, log):
@@ -83,7 +100,7 @@ def make_handler(metadata, log):
             token = tokens.check(self.headers.get(TOKEN_HEADER))
             if token != "valid":
                 return self.reply(401, token=token)
-            value = metadata.get(self.path[len(METADATA_PREFIX):]) if self.path.startswith(METADATA_PREFIX) else None
+            value = metadata.get(self.path)
             if value is None:
                 return self.reply(404, token=token)
             return self.reply(200, value, token=token)
@@ -98,11 +115,7 @@ def main(argv=None):
     parser.add_argument("--region", required=True)
     parser.add_argument("--log", help="append one JSON line per request to this file")
     args = parser.parse_args(argv)
-    metadata = {
-        "instance-id": args.instance_id,
-        "placement/region": args.region,
-        "placement/availability-zone": args.region + "a",
-    }
+    metadata = instance_metadata(args.instance_id, args.region)
     return run(args.listen, make_handler(metadata, RequestLog(args.log)), "IMDSv2 (test double) for %s" % args.instance_id)
 
 

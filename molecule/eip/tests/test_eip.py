@@ -74,8 +74,7 @@ def test_identity_came_from_the_expected_source(host, state, address):
         assert not host.file("/run/cloud-init/instance-data.json").exists
         platform_requests = [(r["method"], r["path"], r["token"], r["status"]) for r in requests]
         assert ("PUT", "/latest/api/token", "none", 200) in platform_requests
-        assert ("GET", "/latest/meta-data/instance-id", "valid", 200) in platform_requests
-        assert ("GET", "/latest/meta-data/placement/region", "valid", 200) in platform_requests
+        assert ("GET", "/latest/dynamic/instance-identity/document", "valid", 200) in platform_requests
         tokenless = [r for r in requests if r["method"] == "GET" and r["token"] != "valid"]
         assert tokenless == [], "requests without a valid IMDSv2 token (IMDSv1): %s" % tokenless
 

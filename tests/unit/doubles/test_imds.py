@@ -11,7 +11,7 @@ import pytest
 import imds
 from http_double import RequestLog, parse_address, serve
 
-METADATA = {"instance-id": "i-0123456789abcdef0", "placement/region": "eu-west-1"}
+METADATA = imds.instance_metadata("i-0123456789abcdef0", "eu-west-1")
 
 
 @pytest.fixture(name="service")
@@ -54,10 +54,13 @@ def test_get_with_token_answers(service):
     headers = {imds.TOKEN_HEADER: token(address)}
     assert request(address, "GET", "/latest/meta-data/instance-id", headers) == (200, "i-0123456789abcdef0")
     assert request(address, "GET", "/latest/meta-data/placement/region", headers) == (200, "eu-west-1")
+    status, document = request(address, "GET", "/latest/dynamic/instance-identity/document", headers)
+    assert status == 200
+    assert (json.loads(document)["instanceId"], json.loads(document)["region"]) == ("i-0123456789abcdef0", "eu-west-1")
     assert request(address, "GET", "/latest/meta-data/no-such-thing", headers)[0] == 404
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(e["method"], e["token"], e["status"]) for e in entries] == [
-        ("PUT", "none", 200), ("GET", "valid", 200), ("GET", "valid", 200), ("GET", "valid", 404),
+        ("PUT", "none", 200), ("GET", "valid", 200), ("GET", "valid", 200), ("GET", "valid", 200), ("GET", "valid", 404),
     ]
 
 
