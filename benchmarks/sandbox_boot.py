@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Figures of a sandbox instance's first boot, measured on the interruption drill's replacement.
 
     .venv/bin/python benchmarks/sandbox_boot.py
@@ -126,14 +125,13 @@ def boot_times(instance_id):
     """Wall-clock times of the hand-off to ansible-pull and of cloud-init's end, from the instance."""
     status = json.loads(in_instance(instance_id, "cat", "/run/cloud-init/status.json"))["v1"]
     uptime = float(in_instance(instance_id, "cat", "/proc/uptime").split()[0])
-    now = time.time()
     # status.json counts in seconds since the (shared) kernel booted.
-    to_wall = lambda since_boot: now - (uptime - since_boot)  # noqa: E731
+    boot = time.time() - uptime
     log = in_instance(instance_id, "cat", "/var/log/cloud-init-output.log")
     match = re.search(r"^Starting Ansible Pull at (\S+ \S+)$", log, re.MULTILINE)
     handoff = datetime.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").replace(
         tzinfo=datetime.timezone.utc).timestamp() if match else None
-    return handoff, to_wall(status["modules-final"]["finished"])
+    return handoff, boot + status["modules-final"]["finished"]
 
 
 def main():
@@ -171,7 +169,7 @@ def main():
         ("drill: termination -> serving again, as the drill reports (s)", reported.group(1) if reported else "n/a"),
         ("drill: playbook wall time (s)", "%.0f" % drill_seconds),
     ]
-    width = max(len(name) for name, _ in rows)
+    width = max(len(row[0]) for row in rows)
     for name, value in rows:
         print("%-*s  %s" % (width, name, value))
     return 0

@@ -26,10 +26,9 @@ def playbook_runs(host):
 
 
 def commit_page(host, text):
-    host.check_output(
-        "printf '%%s\\n' %s > %s/site/index.html && git -C %s -c user.name=test -c user.email=test@example.invalid commit --quiet -am %s && git -C %s push --quiet %s main",
-        text, WORK, WORK, text, WORK, REPO,
-    )
+    host.check_output("printf '%%s\\n' %s > %s/site/index.html", text, WORK)
+    host.check_output("git -C %s -c user.name=test -c user.email=test@example.invalid commit --quiet -am %s", WORK, text)
+    host.check_output("git -C %s push --quiet %s main", WORK, REPO)
     return host.check_output("git -C %s rev-parse HEAD", WORK)
 
 

@@ -20,7 +20,7 @@ import tarfile
 
 
 def find_collection(name, search_paths):
-    namespace, _, collection = name.partition(".")
+    namespace, collection = name.split(".", 1)
     for root in search_paths:
         path = os.path.join(root, "ansible_collections", namespace, collection)
         if os.path.isfile(os.path.join(path, "MANIFEST.json")):
