@@ -43,7 +43,7 @@ def test_unreachable_registry_takes_nothing_down(host, run_playbook):
     started = invocation_id(host, "blog")
     host.check_output("systemctl stop docker-registry.service")
     try:
-        run = run_playbook("converge.yml")
+        run = run_playbook("services.yml")
         assert run.returncode == 0 and run.recap["failed"] == 0, run
         # Warnings are wrapped to the terminal's width.
         output = " ".join(run.output.split())
@@ -72,7 +72,7 @@ def test_new_image_under_the_same_tag_reaches_the_service_on_the_next_converge(h
     started = invocation_id(host, "blog")
     notes_started = invocation_id(host, "notes")
 
-    run = run_playbook("converge.yml", "--diff")
+    run = run_playbook("services.yml", "--diff")
     assert run.returncode == 0 and run.recap["failed"] == 0, run
     assert SECRET not in run.output
     wait_for_page(host, BLOG_PORT, "Second edition")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from service_checks import BLOG_HEADING, BLOG_PORT, NOTES_PORT, SECRET, container_field, http_get, unit_property
+from service_checks import BLOG_HEADING, BLOG_PORT, NOTES_PORT, SECRET, container_field, http_get, scenario_vars, unit_property
 
 
 def test_blog_serves_its_pages_on_the_host_port(host):
@@ -71,7 +71,17 @@ def test_logrotate_rotates_the_log_files_in_place(host):
 
 
 def test_check_mode_predicts_no_change_and_shows_no_secret(run_playbook):
-    run = run_playbook("converge.yml", "--check", "--diff")
+    run = run_playbook("services.yml", "--check", "--diff")
     assert run.returncode == 0, run
     assert run.recap["changed"] == 0 and run.recap["failed"] == 0, run
     assert SECRET not in run.output
+
+
+def test_bad_service_fails_the_run_before_anything_changes(run_playbook):
+    services = scenario_vars()["container_service_services"]
+    services = [dict(service, ports=["8081"]) if service["name"] == "notes" else service for service in services]
+    run = run_playbook("services.yml", extra_vars={"container_service_services": services})
+    assert run.returncode != 0 and run.recap["changed"] == 0, run
+    output = " ".join(run.output.split())
+    assert "container_service_services[1] (notes): field 'ports' items must be 'host:container'" in output, run
+    assert "got '8081'" in output, run

@@ -12,7 +12,7 @@ def test_service_removed_from_the_list_is_stopped_and_removed(host, run_playbook
     assert len(blog_only) == 1
     blog_started = invocation_id(host, "blog")
 
-    run = run_playbook("converge.yml", extra_vars={"container_service_services": blog_only})
+    run = run_playbook("services.yml", extra_vars={"container_service_services": blog_only})
     assert run.returncode == 0 and run.recap["failed"] == 0, run
 
     assert not host.file("/etc/systemd/system/spotkit-notes.service").exists
