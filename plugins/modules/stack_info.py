@@ -17,8 +17,9 @@ description:
   - "The account and its partition; the region's default subnets and their VPC; the image (found by id, or
     through the public SSM parameter that names it) with its architecture and root device; the public hosted
     zone; the Elastic IPs, security groups and log groups of the stack (by the tag C(spotkit:stack=<stack>), and
-    by the name prefix C(/spotkit/<stack>/) for log groups)."
-  - One module, so that one process and one set of AWS clients do what six info modules would.
+    by the name prefix C(/spotkit/<stack>/) for log groups and SSM parameters), and the tags of its launch
+    template."
+  - One module, so that one process and one set of AWS clients do what seven info modules would.
   - Something that does not exist is reported empty, never as a failure; the caller decides what it needs.
 options:
   stack:
@@ -113,6 +114,15 @@ log_groups:
   returned: always
   type: list
   elements: dict
+parameters:
+  description: The SSM parameters under C(/spotkit/<stack>/) (C(name), C(version)).
+  returned: always
+  type: list
+  elements: dict
+launch_template_tags:
+  description: All tags of the launch template tagged with the stack, as EC2 lists them; empty when there is none.
+  returned: always
+  type: dict
 """
 
 try:
@@ -184,6 +194,28 @@ def security_groups(ec2, stack):
     return [{"group_id": g["GroupId"], "group_name": g["GroupName"]} for g in found]
 
 
+def launch_template_tags(ec2, stack):
+    """Tags of the stack's launch template, from DescribeTags (which lists tags added after creation too)."""
+    tagged = ec2.describe_tags(aws_retry=True, Filters=[
+        {"Name": "resource-type", "Values": ["launch-template"]},
+        {"Name": "key", "Values": [TAG]},
+        {"Name": "value", "Values": [stack]},
+    ])["Tags"]
+    ids = sorted({tag["ResourceId"] for tag in tagged})
+    if len(ids) != 1:
+        return {}
+    tags = ec2.describe_tags(aws_retry=True, Filters=[{"Name": "resource-id", "Values": ids}])["Tags"]
+    return {tag["Key"]: tag["Value"] for tag in tags}
+
+
+def parameters(ssm, stack):
+    found = []
+    paginator = ssm.get_paginator("describe_parameters")
+    for page in paginator.paginate(ParameterFilters=[{"Key": "Path", "Option": "Recursive", "Values": ["/spotkit/%s" % stack]}]):
+        found.extend({"name": p["Name"], "version": p.get("Version")} for p in page["Parameters"])
+    return found
+
+
 def log_groups(logs, stack):
     groups = []
     paginator = logs.get_paginator("describe_log_groups")
@@ -211,17 +243,19 @@ def main():
     try:
         result["account"], result["partition"] = caller(module.client("sts", retry_decorator=retry))
         result["vpc_id"], result["subnet_ids"] = default_subnets(ec2)
+        ssm = module.client("ssm", retry_decorator=retry)
         image_id = params["image_id"]
         if not image_id and params["image_parameter"]:
-            image_id = result["image_parameter_value"] = parameter_value(module.client("ssm", retry_decorator=retry),
-                                                                         params["image_parameter"])
+            image_id = result["image_parameter_value"] = parameter_value(ssm, params["image_parameter"])
         if image_id:
             result["image"] = image(ec2, image_id)
         if params["hosted_zone"]:
             result["hosted_zone"] = public_zone(module.client("route53", retry_decorator=retry), params["hosted_zone"])
         result["addresses"] = addresses(ec2, params["stack"])
         result["security_groups"] = security_groups(ec2, params["stack"])
+        result["launch_template_tags"] = launch_template_tags(ec2, params["stack"])
         result["log_groups"] = log_groups(module.client("logs", retry_decorator=retry), params["stack"])
+        result["parameters"] = parameters(ssm, params["stack"])
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
         module.fail_json_aws(exc, msg="Looking up stack %s" % params["stack"])
     module.exit_json(**result)

@@ -298,6 +298,20 @@ def test_check_mode_on_provisioned_stacks_reports_nothing_to_change(aws, provisi
         assert run.stats(stack)["changed"] == 0, run.changed_tasks(stack)
 
 
+def test_removing_the_env_removes_its_parameter(aws, provisioned):
+    stacks = with_extra_port(provisioned[0])
+    del stacks["uptime"]["spot_services"][0]["env"]
+    run = aws.playbook("provision", stacks)
+    assert run.rc == 0, run.explain()
+    assert run.stats("blog")["changed"] == 0, run.changed_tasks("blog")
+    assert run.changed_tasks("uptime") == [
+        "Store the services' environment as a SecureString", "Write the launch template", "Keep one spot instance running",
+    ]
+    assert aws.client("ssm").describe_parameters()["Parameters"] == []
+    settings = settings_of(user_data(aws, "uptime"))
+    assert "spot_env_parameter" not in settings and "spot_env_version" not in settings
+
+
 def test_teardown_removes_every_resource_of_both_stacks(aws, provisioned):
     stacks = copy.deepcopy(provisioned[0])
     # As the eip role does on the instance at boot: the address is in use when teardown starts.

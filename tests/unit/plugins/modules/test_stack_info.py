@@ -104,3 +104,23 @@ def test_log_groups_are_found_by_prefix_with_retention_and_tags(stub):
         {"name": "/spotkit/blog/blog", "retention_in_days": 90, "tags": {"spotkit:stack": "blog"}},
         {"name": "/spotkit/blog/system", "retention_in_days": None, "tags": {}},
     ]
+
+
+def test_launch_template_tags_come_from_describe_tags(stub):
+    ec2, stubber = stub("ec2")
+    by_stack = [{"Name": "resource-type", "Values": ["launch-template"]}, {"Name": "key", "Values": ["spotkit:stack"]},
+                {"Name": "value", "Values": ["blog"]}]
+    stubber.add_response("describe_tags", {"Tags": [{"ResourceId": "lt-1", "Key": "spotkit:stack", "Value": "blog"}]}, {"Filters": by_stack})
+    stubber.add_response("describe_tags", {"Tags": [{"ResourceId": "lt-1", "Key": "spotkit:stack", "Value": "blog"},
+                                                    {"ResourceId": "lt-1", "Key": "Name", "Value": "spotkit-blog"}]},
+                         {"Filters": [{"Name": "resource-id", "Values": ["lt-1"]}]})
+    stubber.add_response("describe_tags", {"Tags": []}, {"Filters": by_stack})
+    assert stack_info.launch_template_tags(ec2, "blog") == {"spotkit:stack": "blog", "Name": "spotkit-blog"}
+    assert stack_info.launch_template_tags(ec2, "blog") == {}
+
+
+def test_parameters_under_the_stack_path(stub):
+    ssm, stubber = stub("ssm")
+    stubber.add_response("describe_parameters", {"Parameters": [{"Name": "/spotkit/blog/env", "Version": 3}]},
+                         {"ParameterFilters": [{"Key": "Path", "Option": "Recursive", "Values": ["/spotkit/blog"]}]})
+    assert stack_info.parameters(ssm, "blog") == [{"name": "/spotkit/blog/env", "version": 3}]
