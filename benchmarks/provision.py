@@ -101,7 +101,7 @@ def main(argv=None):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     results = {}
     try:
-        for _ in range(100):
+        for _attempt in range(100):
             try:
                 urllib.request.urlopen(endpoint + "/moto-api/", timeout=2).read()
                 break
@@ -118,7 +118,7 @@ def main(argv=None):
                 unchanged.write_text(inventory.read_text())
                 for label, path, times in (("from empty", inventory, 1), ("unchanged", unchanged, args.repeat)):
                     best = None
-                    for _ in range(times):
+                    for _run in range(times):
                         emulator_cpu = cpu_of(emulator.pid)
                         wall, cpu = run(path, env)
                         emulator_cpu = cpu_of(emulator.pid) - emulator_cpu

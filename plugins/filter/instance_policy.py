@@ -17,8 +17,8 @@ description:
   - "Metrics: C(cloudwatch:PutMetricData), which has no resource-level permissions, only for the namespace
     O(namespace)."
   - "Elastic IP: C(ec2:AssociateAddress) only on this stack's address and on instances (and their network
-    interfaces) tagged C(spotkit:stack=<stack>); C(ec2:DescribeAddresses), a read-only call that supports no
-    resource, on all."
+    interfaces) tagged C(spotkit:stack=<stack>); C(ec2:DescribeAddresses) and C(ec2:DescribeInstances), read-only
+    calls that support no resource, on all."
   - "Settings: C(ssm:GetParameter) only under C(/spotkit/<stack>/), and C(kms:Decrypt) only through SSM in the
     stack's region."
   - No write action is allowed on every resource without a condition.
@@ -106,7 +106,8 @@ def build_policy(stack, region, account, allocation_id, partition="aws", namespa
             ),
             _statement("StackMetrics", ["cloudwatch:PutMetricData"], ["*"],
                        {"StringEquals": {"cloudwatch:namespace": namespace}}),
-            _statement("FindStackAddress", ["ec2:DescribeAddresses"], ["*"]),
+            # The eip role finds the address, and amazon.aws.ec2_eip looks the instance up before associating.
+            _statement("FindAddressAndInstance", ["ec2:DescribeAddresses", "ec2:DescribeInstances"], ["*"]),
             _statement("AssociateStackAddress", ["ec2:AssociateAddress"], [arn("ec2", "elastic-ip/%s" % allocation_id)]),
             _statement("AssociateWithStackInstances", ["ec2:AssociateAddress"],
                        [arn("ec2", "instance/*"), arn("ec2", "network-interface/*")], own_tag),

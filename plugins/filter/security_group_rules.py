@@ -14,12 +14,9 @@ description:
   - Each host port that a service publishes is open to any IPv4 address, with the service's name as description.
   - Port 22 is open only to the CIDRs of O(ssh_cidrs); with none, port 22 stays closed.
 positional: _input, ssh_cidrs
+extends_documentation_fragment:
+  - spotkit.ec2.services
 options:
-  _input:
-    description: The stack's services (the C(spot_services) stack variable).
-    type: list
-    elements: dict
-    required: true
   ssh_cidrs:
     description: IPv4 or IPv6 CIDRs allowed to reach port 22 (the C(spot_ssh_cidrs) stack variable).
     type: list

@@ -17,12 +17,9 @@ description:
     and the settings carry only the parameter's name and version.
   - The keys of O(instance_vars) are merged in at the top level, under the C(spot_*) settings.
 positional: _input, stack_name
+extends_documentation_fragment:
+  - spotkit.ec2.services
 options:
-  _input:
-    description: The stack's services (the C(spot_services) stack variable).
-    type: list
-    elements: dict
-    required: true
   stack_name:
     description: The stack's name.
     type: str

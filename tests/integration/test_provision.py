@@ -144,9 +144,9 @@ def test_instance_role_may_only_touch_its_own_stack(aws, provisioned):
         assert parameters["Resource"] == ["arn:aws:ssm:%s:%s:parameter/spotkit/%s/*" % (REGION, account, stack)]
         [decrypt] = by_action["kms:Decrypt"]
         assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "ssm.%s.amazonaws.com" % REGION}}
-        # The only actions on every resource: a read, and metrics held to one namespace by a condition.
+        # The only actions on every resource: reads, and metrics held to one namespace by a condition.
         unscoped = {action for action, statements in by_action.items() for s in statements if "*" in s["Resource"]}
-        assert unscoped == {"ec2:DescribeAddresses", "cloudwatch:PutMetricData"}
+        assert unscoped == {"ec2:DescribeAddresses", "ec2:DescribeInstances", "cloudwatch:PutMetricData"}
 
 
 def test_instance_profile_holds_the_role(aws, provisioned):
@@ -321,6 +321,8 @@ def test_teardown_removes_every_resource_of_both_stacks(aws, provisioned):
         ec2.associate_address(AllocationId=address(aws, stack)["AllocationId"], InstanceId=instance)
 
     # The inventory says present: the teardown playbook overrides it.
+    for stack in stacks.values():
+        stack["spot_state"] = "present"
     run = aws.playbook("teardown", stacks)
     assert run.rc == 0, run.explain()
     for stack in STACKS:

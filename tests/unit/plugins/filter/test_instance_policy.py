@@ -9,7 +9,7 @@ from ansible_collections.spotkit.ec2.plugins.filter.instance_policy import Filte
 
 OPTIONS = {"region": "eu-west-1", "account": "123456789012", "allocation_id": "eipalloc-0abc"}
 # Actions that only read, or that AWS cannot scope to a resource.
-READ_ONLY = {"ec2:DescribeAddresses"}
+READ_ONLY = {"ec2:DescribeAddresses", "ec2:DescribeInstances"}
 
 
 def statements(policy):
