@@ -33,7 +33,7 @@ options:
     type: str
     required: true
   account:
-    description: The AWS account id (from M(amazon.aws.aws_caller_info)).
+    description: The AWS account id (from STS C(GetCallerIdentity), as M(spotkit.ec2.stack_info) reports it).
     type: str
     required: true
   allocation_id:
