@@ -17,10 +17,11 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 NAME_RULE = "lowercase letters, digits and '-', starting with a letter, at most 32 characters"
 
 # A service logs to /var/log/<name>.log and ships it to /spotkit/<stack>/<name>: these names would
-# write into a system log file, or share a log group with the system log or the pull log.
+# write into a system log file, or share a log group with the system log or the pull log; "pull"
+# would make its unit spotkit-pull.service, the periodic ansible-pull's own unit.
 RESERVED_SERVICE_NAMES = frozenset((
     "alternatives", "ansible-pull", "apt", "auth", "boot", "btmp", "cloud-init", "cloud-init-output",
-    "daemon", "debug", "dpkg", "faillog", "kern", "lastlog", "mail", "messages", "syslog", "system",
+    "daemon", "debug", "dpkg", "faillog", "kern", "lastlog", "mail", "messages", "pull", "syslog", "system",
     "user", "wtmp",
 ))
 

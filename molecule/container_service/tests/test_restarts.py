@@ -1,0 +1,82 @@
+"""Restarts: the log survives them, a killed container comes back, a dead registry takes nothing down,
+and a new image restarts its service, and only that one."""
+
+from __future__ import annotations
+
+import time
+
+from service_checks import (
+    BLOG_HEADING,
+    BLOG_PORT,
+    SECRET,
+    container_field,
+    http_get,
+    invocation_id,
+    wait_for_page,
+)
+
+BLOG_IMAGE = "localhost:5000/blog:latest"
+
+
+def test_restart_appends_to_the_log_file(host):
+    wait_for_page(host, BLOG_PORT, BLOG_HEADING)
+    before = host.file("/var/log/blog.log").content_string
+    host.check_output("systemctl restart spotkit-blog.service")
+    wait_for_page(host, BLOG_PORT, BLOG_HEADING)
+    after = host.file("/var/log/blog.log").content_string
+    assert len(after) > len(before)
+    assert after.startswith(before), "the log file was truncated by the restart"
+
+
+def test_killed_container_is_back_within_10_seconds(host):
+    wait_for_page(host, BLOG_PORT, BLOG_HEADING)
+    killed = container_field(host, "blog", ".Id")
+    host.check_output("docker kill blog")
+    start = time.monotonic()
+    wait_for_page(host, BLOG_PORT, BLOG_HEADING, timeout=10)
+    assert time.monotonic() - start <= 10
+    assert container_field(host, "blog", ".Id") not in (None, killed)
+
+
+def test_unreachable_registry_takes_nothing_down(host, run_playbook):
+    wait_for_page(host, BLOG_PORT, BLOG_HEADING)
+    started = invocation_id(host, "blog")
+    host.check_output("systemctl stop docker-registry.service")
+    try:
+        run = run_playbook("services.yml")
+        assert run.returncode == 0 and run.recap["failed"] == 0, run
+        # Warnings are wrapped to the terminal's width.
+        output = " ".join(run.output.split())
+        assert "could not pull %s" % BLOG_IMAGE in output and "using the cached image" in output, run
+        assert invocation_id(host, "blog") == started, "the run restarted the service"
+        log_size = host.file("/var/log/blog.log").size
+        host.check_output("systemctl restart spotkit-blog.service")
+        wait_for_page(host, BLOG_PORT, BLOG_HEADING)
+        new_lines = host.file("/var/log/blog.log").content_string[log_size:]
+        assert "could not pull %s" % BLOG_IMAGE in new_lines and "using the cached image" in new_lines, new_lines
+    finally:
+        host.check_output("systemctl start docker-registry.service")
+
+
+def test_new_image_under_the_same_tag_reaches_the_service_on_the_next_converge(host, run_playbook):
+    old_image = host.check_output("docker image inspect --format '{{.Id}}' %s" % BLOG_IMAGE)
+    # Push a second edition under the same tag, then point the local tag back at the first one: the
+    # registry now holds an image this host has never pulled, as after a push from elsewhere.
+    host.check_output(
+        "printf 'FROM %s\\nUSER root\\nRUN sed -i \"s|</h1>|</h1><p>Second edition</p>|\" /srv/index.html\\nUSER caddy\\n' "
+        "| docker build --quiet --tag %s - && docker push --quiet %s && docker tag %s %s"
+        % (BLOG_IMAGE, BLOG_IMAGE, BLOG_IMAGE, old_image, BLOG_IMAGE)
+    )
+    status, body = http_get(host, BLOG_PORT)
+    assert status == 200 and "Second edition" not in body
+    started = invocation_id(host, "blog")
+    notes_started = invocation_id(host, "notes")
+
+    run = run_playbook("services.yml", "--diff")
+    assert run.returncode == 0 and run.recap["failed"] == 0, run
+    assert SECRET not in run.output
+    wait_for_page(host, BLOG_PORT, "Second edition")
+    assert invocation_id(host, "blog") != started
+    assert container_field(host, "blog", ".Image") != old_image
+    assert invocation_id(host, "notes") == notes_started, "a service whose image did not change was restarted"
+    # That a converge with no new image restarts nothing is checked on blog by test_the_list_is_the_truth.py.

@@ -1,0 +1,87 @@
+"""What a converged host runs: pages served, units wired as the contract says, env and secrets kept apart."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from service_checks import BLOG_HEADING, BLOG_PORT, NOTES_PORT, SECRET, container_field, http_get, scenario_vars, unit_property
+
+
+def test_blog_serves_its_pages_on_the_host_port(host):
+    status, body = http_get(host, BLOG_PORT)
+    assert status == 200 and BLOG_HEADING in body, body
+    status, body = http_get(host, BLOG_PORT, "/posts/hello.html")
+    assert status == 200 and "<h1>Hello from spotkit</h1>" in body, body
+
+
+def test_notes_serves_the_host_directory_mounted_over_srv_with_its_own_command(host):
+    status, body = http_get(host, NOTES_PORT)
+    assert status == 200 and "<h1>Notes mounted from the host</h1>" in body, body
+    command = json.loads(container_field(host, "notes", "json .Config.Cmd"))
+    assert command == ["caddy", "file-server", "--listen", ":80", "--root", "/srv"]
+
+
+@pytest.mark.parametrize("service", ["blog", "notes"])
+def test_unit_runs_its_container_as_the_contract_says(host, service):
+    unit = host.file("/etc/systemd/system/spotkit-%s.service" % service)
+    assert unit.exists and unit.user == "root" and unit.mode == 0o644
+    assert unit_property(host, service, "ActiveState") == "active"
+    assert unit_property(host, service, "UnitFileState") == "enabled"
+    assert unit_property(host, service, "Restart") == "always"
+    assert unit_property(host, service, "RestartUSec") == "5s"
+    assert "docker.service" in unit_property(host, service, "Requires").split()
+    assert {"docker.service", "network-online.target"} <= set(unit_property(host, service, "After").split())
+    assert "network-online.target" in unit_property(host, service, "Wants").split()
+    assert "StandardOutput=append:/var/log/%s.log" % service in unit.content_string
+    assert "StandardError=append:/var/log/%s.log" % service in unit.content_string
+    assert container_field(host, service, ".State.Running") == "true"
+
+
+def test_env_file_is_root_only_and_reaches_the_container(host):
+    assert host.file("/etc/spotkit/env").mode == 0o700
+    env_file = host.file("/etc/spotkit/env/blog.env")
+    assert (env_file.user, env_file.group, env_file.mode) == ("root", "root", 0o600)
+    environment = json.loads(container_field(host, "blog", "json .Config.Env"))
+    # Merged from container_service_env, and taken literally: no shell or systemd expansion on the way.
+    assert "SPOTKIT_TEST_SECRET=%s" % SECRET in environment
+    assert 'GREETING=hello $USER, 100% "quoted"' in environment
+
+
+def test_no_secret_in_the_unit_its_properties_or_the_journal(host):
+    assert SECRET not in host.file("/etc/systemd/system/spotkit-blog.service").content_string
+    assert SECRET not in host.check_output("systemctl show spotkit-blog.service")
+    # Modules log their arguments to the journal unless no_log hides them.
+    assert SECRET not in host.check_output("journalctl --no-pager --output cat")
+
+
+def test_logrotate_rotates_the_log_files_in_place(host):
+    config = host.file("/etc/logrotate.d/spotkit-services").content_string
+    assert "/var/log/blog.log" in config and "/var/log/notes.log" in config and "copytruncate" in config
+    before = host.file("/var/log/blog.log").content_string
+    assert before
+    host.check_output("logrotate --force --state /var/tmp/logrotate-test.state /etc/logrotate.d/spotkit-services")
+    assert host.file("/var/log/blog.log.1").content_string.startswith(before)
+    # systemd still holds the file open (append:): the next line lands at the start of the truncated
+    # file, where a writer that kept its offset would leave a hole of NUL bytes.
+    http_get(host, BLOG_PORT)
+    after = host.file("/var/log/blog.log").content_string
+    assert "handled request" in after and "\0" not in after
+
+
+def test_check_mode_predicts_no_change_and_shows_no_secret(run_playbook):
+    run = run_playbook("services.yml", "--check", "--diff")
+    assert run.returncode == 0, run
+    assert run.recap["changed"] == 0 and run.recap["failed"] == 0, run
+    assert SECRET not in run.output
+
+
+def test_bad_service_fails_the_run_before_anything_changes(run_playbook):
+    services = scenario_vars()["container_service_services"]
+    services = [dict(service, ports=["8081"]) if service["name"] == "notes" else service for service in services]
+    run = run_playbook("services.yml", extra_vars={"container_service_services": services})
+    assert run.returncode != 0 and run.recap["changed"] == 0, run
+    output = " ".join(run.output.split())
+    assert "container_service_services[1] (notes): field 'ports' items must be 'host:container'" in output, run
+    assert "got '8081'" in output, run

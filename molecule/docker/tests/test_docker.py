@@ -1,0 +1,62 @@
+"""The docker role: engine installed, configured as asked, running, and able to run a container."""
+
+from __future__ import annotations
+
+import json
+
+EXPECTED_DAEMON_JSON = {
+    "log-driver": "json-file",
+    "log-opts": {"max-size": "10m", "max-file": "3"},
+    "live-restore": True,
+    "insecure-registries": ["registry.spotkit.test:5000"],
+}
+
+
+def docker_info(host):
+    return json.loads(host.check_output("docker info --format '{{json .}}'"))
+
+
+def test_engine_is_enabled_and_running(host):
+    service = host.service("docker")
+    assert service.is_enabled
+    assert service.is_running
+    assert host.run("docker version --format '{{.Server.Version}}'").rc == 0
+
+
+def test_daemon_json_is_the_role_defaults_merged_with_docker_daemon_options(host):
+    daemon_json = host.file("/etc/docker/daemon.json")
+    assert daemon_json.user == "root"
+    assert daemon_json.mode == 0o644
+    assert json.loads(daemon_json.content_string) == EXPECTED_DAEMON_JSON
+
+
+def test_running_daemon_uses_that_configuration(host):
+    info = docker_info(host)
+    assert info["LiveRestoreEnabled"] is True
+    assert info["LoggingDriver"] == "json-file"
+    assert info["RegistryConfig"]["IndexConfigs"]["registry.spotkit.test:5000"]["Secure"] is False
+
+
+def test_service_environment_drop_in_is_applied(host):
+    environment = host.check_output("systemctl show docker.service --property Environment")
+    assert "DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE=1" in environment.split("=", 1)[1].split()
+
+
+def test_a_container_runs_with_rotated_json_logs(host):
+    host.check_output("docker load --input /var/tmp/debian-trixie.tar")
+    # Bridge network and a published port: the path a service container takes.
+    run = host.run("docker run --rm --publish 127.0.0.1:18080:80 debian:trixie cat /etc/debian_version")
+    assert run.rc == 0, run.stderr
+    assert run.stdout.strip().startswith("13")
+    container = host.check_output("docker run --detach debian:trixie sleep 30")
+    try:
+        log_config = json.loads(host.check_output("docker inspect --format '{{json .HostConfig.LogConfig}}' %s" % container))
+    finally:
+        host.run("docker rm --force %s" % container)
+    assert log_config == {"Type": "json-file", "Config": {"max-file": "3", "max-size": "10m"}}
+
+
+def test_check_mode_predicts_no_change(run_playbook):
+    run = run_playbook("converge.yml", "--check", "--diff")
+    assert run.returncode == 0, run
+    assert run.recap["changed"] == 0 and run.recap["failed"] == 0, run
