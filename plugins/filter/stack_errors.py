@@ -15,7 +15,8 @@ description:
   - Each message names the variable and the bad value (for a service, the service and the field).
   - "Rules: the stack name; O(_input.spot_region); O(_input.spot_services) (at least one, names valid, unique and
     not reserved, an image each, ports C(HOST:CONTAINER[/udp]) within 1-65535, no host port published twice,
-    host port 22 reserved for SSH, env names, pull policy, log retention among CloudWatch's values);
+    host port 22 reserved for SSH, env names, pull policy, log retention among CloudWatch's values, and whatever
+    else the C(container_service) role refuses, through P(spotkit.ec2.container_services#filter));
     O(_input.spot_instance_types) (well formed, one architecture, all burstable or none, no mac);
     O(_input.spot_image_id); O(_input.spot_domain) inside O(_input.spot_hosted_zone); O(_input.spot_ssh_cidrs);
     keys of O(_input.spot_instance_vars)."
@@ -50,6 +51,7 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.spotkit.ec2.plugins.filter.container_services import normalise_services
 from ansible_collections.spotkit.ec2.plugins.module_utils.stack_api import (
     check_cidrs,
     check_domain,
@@ -62,12 +64,18 @@ from ansible_collections.spotkit.ec2.plugins.module_utils.stack_api import (
 )
 
 
+def _check_services(services):
+    check_service_specs(services)
+    # What the instance's container_service role accepts: refused here, before anything is created.
+    normalise_services(services)
+
+
 def _checks(stack, stack_name):
     """One check per rule, each raising ValueError when its rule is broken; all run, so every error shows."""
     return (
         lambda: check_name("the stack name (inventory hostname)", stack_name),
         lambda: check_region(stack.get("spot_region")),
-        lambda: check_service_specs(stack.get("spot_services")),
+        lambda: _check_services(stack.get("spot_services")),
         lambda: check_instance_types(stack.get("spot_instance_types")),
         lambda: check_image_id(stack.get("spot_image_id")),
         lambda: check_domain(stack.get("spot_domain"), stack.get("spot_hosted_zone")),

@@ -51,6 +51,8 @@ CASES = {
                  ["spot_services[0] (web): field 'ports' item '22:2222'", "reserved for SSH"], PREFLIGHT),
     "retention": ("retention", {"spot_services": services({"log_retention_days": 31})},
                   ["log_retention_days", "got: 31", "spot_services"], PREFLIGHT),
+    "volume": ("volume", {"spot_services": services({"volumes": ["data"]})},
+               ["spot_services[0] (web): field 'volumes'", "'data'"], PREFLIGHT),
     "env name": ("env-name", {"spot_services": services({"env": {"BAD-NAME": "x"}})},
                  ["spot_services[0] (web): field 'env'", "'BAD-NAME'"], PREFLIGHT),
     "architectures": ("arch-mix", {"spot_instance_types": ["t4g.nano", "t3.micro"]},

@@ -39,6 +39,9 @@ def test_every_broken_rule_is_reported_at_once():
     ("spot_image_id", "ami-1", "spot_image_id"),
     ("spot_domain", "under_score.example.com", "spot_domain must be a DNS name"),
     ("spot_instance_vars", {"spot_x": 1}, "'spot_x'"),
+    # Rules of the instance's container_service role are checked too.
+    ("spot_services", [{"name": "blog", "image": "x", "volumes": ["data"]}], "spot_services[0] (blog): field 'volumes'"),
+    ("spot_services", [{"name": "blog", "image": "x", "env": {"KEY": "two\nlines"}}], "must be a single line"),
 ])
 def test_each_variable_is_checked(variable, value, fragment):
     errors = stack_errors(dict(VALID, **{variable: value}), "blog")
