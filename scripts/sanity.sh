@@ -23,6 +23,11 @@ rm -rf "$stage"
 mkdir -p "$stage"
 # collections/ is the development link back to this checkout: not part of the collection.
 git ls-files -co --exclude-standard -z | grep -zv '^collections/' | tar --null -T - -c | tar -x -C "$stage"
+# Modules of this collection build on amazon.aws (module_utils, doc fragments): ansible-test finds
+# dependencies next to the collection, so link the installed one there.
+site=$("$venv/bin/python" -c 'import ansible, os; print(os.path.dirname(os.path.dirname(ansible.__file__)))')
+mkdir -p "$stage/../../amazon"
+ln -sfn "$site/ansible_collections/amazon/aws" "$stage/../../amazon/aws"
 cd "$stage"
 # Its own repository, or ansible-test would see the files as ignored ones of the checkout around it.
 git init --quiet .

@@ -1,0 +1,265 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: spotkit.ec2 contributors
+# Licensed under the MIT License (see LICENSE) or, at your option, the GNU General Public License v3.0+
+# (see https://www.gnu.org/licenses/gpl-3.0.txt), like the amazon.aws module_utils it builds on.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: stack_info
+short_description: What AWS knows about a stack, read in one go
+version_added: 0.1.0
+author: spotkit.ec2 maintainers (@spotkit)
+description:
+  - Reads, without changing anything, what provisioning a stack needs to know before it creates anything, and
+    what tearing it down needs to find.
+  - "The account and its partition; the region's default subnets and their VPC; the image (found by id, or
+    through the public SSM parameter that names it) with its architecture and root device; the public hosted
+    zone; the Elastic IPs, security groups and log groups of the stack (by the tag C(spotkit:stack=<stack>), and
+    by the name prefix C(/spotkit/<stack>/) for log groups and SSM parameters), and the tags of its launch
+    template."
+  - One module, so that one process and one set of AWS clients do what seven info modules would.
+  - Something that does not exist is reported empty, never as a failure; the caller decides what it needs.
+options:
+  stack:
+    description: Name of the stack.
+    type: str
+    required: true
+  image_id:
+    description: AMI to describe. When empty, O(image_parameter) names it.
+    type: str
+    default: ""
+  image_parameter:
+    description: SSM parameter whose value is the AMI id, read when O(image_id) is empty.
+    type: str
+    default: ""
+  hosted_zone:
+    description: Public Route53 hosted zone to find. Empty means none.
+    type: str
+    default: ""
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Look up what the blog stack has in AWS
+  spotkit.ec2.stack_info:
+    stack: blog
+    image_parameter: /aws/service/debian/release/13/latest/arm64
+    hosted_zone: example.com
+  register: found
+"""
+
+RETURN = r"""
+account:
+  description: The AWS account id.
+  returned: always
+  type: str
+  sample: "123456789012"
+partition:
+  description: The AWS partition of the account.
+  returned: always
+  type: str
+  sample: aws
+vpc_id:
+  description: The default VPC, the one of the default subnets; empty when the region has none.
+  returned: always
+  type: str
+  sample: vpc-0123456789abcdef0
+subnet_ids:
+  description: The default subnets of the region (one per availability zone), sorted.
+  returned: always
+  type: list
+  elements: str
+image_parameter_value:
+  description: The value of O(image_parameter); empty when it was not read or does not exist.
+  returned: always
+  type: str
+image:
+  description: The image, empty when it does not exist.
+  returned: always
+  type: dict
+  contains:
+    image_id:
+      description: The AMI id.
+      type: str
+    architecture:
+      description: V(arm64) or V(x86_64).
+      type: str
+    root_device_name:
+      description: Device name of the root volume.
+      type: str
+    root_volume_size:
+      description: Size of the root volume in GiB.
+      type: int
+hosted_zone:
+  description: The public hosted zone (C(id) without its C(/hostedzone/) prefix, C(name)); empty when not found.
+  returned: always
+  type: dict
+addresses:
+  description: The stack's Elastic IPs (C(allocation_id), C(public_ip), C(instance_id), C(association_id)).
+  returned: always
+  type: list
+  elements: dict
+security_groups:
+  description: The stack's security groups (C(group_id), C(group_name)).
+  returned: always
+  type: list
+  elements: dict
+log_groups:
+  description: The stack's log groups (C(name), C(retention_in_days), C(tags)).
+  returned: always
+  type: list
+  elements: dict
+parameters:
+  description: The SSM parameters under C(/spotkit/<stack>/) (C(name), C(version)).
+  returned: always
+  type: list
+  elements: dict
+launch_template_tags:
+  description: All tags of the launch template tagged with the stack, as EC2 lists them; empty when there is none.
+  returned: always
+  type: dict
+"""
+
+try:
+    import botocore
+except ImportError:
+    pass  # AnsibleAWSModule reports the missing library
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+TAG = "spotkit:stack"
+
+
+def caller(sts):
+    arn = sts.get_caller_identity(aws_retry=True)["Arn"]
+    parts = arn.split(":")
+    return parts[4], parts[1]
+
+
+def default_subnets(ec2):
+    subnets = ec2.describe_subnets(aws_retry=True, Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"]
+    vpcs = sorted({subnet["VpcId"] for subnet in subnets})
+    return (vpcs[0] if vpcs else ""), sorted(subnet["SubnetId"] for subnet in subnets)
+
+
+def parameter_value(ssm, name):
+    try:
+        return ssm.get_parameter(aws_retry=True, Name=name)["Parameter"]["Value"]
+    except is_boto3_error_code("ParameterNotFound"):
+        return ""
+
+
+def image(ec2, image_id):
+    # By filter: an unknown id is then an empty answer, not an error.
+    images = ec2.describe_images(aws_retry=True, Filters=[{"Name": "image-id", "Values": [image_id]}])["Images"]
+    if len(images) != 1:
+        return {}
+    found = images[0]
+    root = [m for m in found.get("BlockDeviceMappings", []) if m.get("DeviceName") == found.get("RootDeviceName")]
+    return {
+        "image_id": found["ImageId"],
+        "architecture": found.get("Architecture", ""),
+        "root_device_name": found.get("RootDeviceName", ""),
+        "root_volume_size": root[0].get("Ebs", {}).get("VolumeSize") if root else None,
+    }
+
+
+def public_zone(route53, name):
+    wanted = name.lower().rstrip(".") + "."
+    zones = route53.list_hosted_zones_by_name(aws_retry=True, DNSName=wanted)["HostedZones"]
+    for zone in zones:
+        if zone["Name"] == wanted and not zone.get("Config", {}).get("PrivateZone"):
+            return {"id": zone["Id"].replace("/hostedzone/", ""), "name": wanted.rstrip(".")}
+    return {}
+
+
+def addresses(ec2, stack):
+    found = ec2.describe_addresses(aws_retry=True, Filters=[{"Name": "tag:%s" % TAG, "Values": [stack]}])["Addresses"]
+    return [
+        {"allocation_id": a.get("AllocationId"), "public_ip": a.get("PublicIp"), "instance_id": a.get("InstanceId", ""),
+         "association_id": a.get("AssociationId", "")}
+        for a in found
+    ]
+
+
+def security_groups(ec2, stack):
+    found = ec2.describe_security_groups(aws_retry=True, Filters=[{"Name": "tag:%s" % TAG, "Values": [stack]}])["SecurityGroups"]
+    return [{"group_id": g["GroupId"], "group_name": g["GroupName"]} for g in found]
+
+
+def launch_template_tags(ec2, stack):
+    """Tags of the stack's launch template, from DescribeTags (which lists tags added after creation too)."""
+    tagged = ec2.describe_tags(aws_retry=True, Filters=[
+        {"Name": "resource-type", "Values": ["launch-template"]},
+        {"Name": "key", "Values": [TAG]},
+        {"Name": "value", "Values": [stack]},
+    ])["Tags"]
+    ids = sorted({tag["ResourceId"] for tag in tagged})
+    if len(ids) != 1:
+        return {}
+    tags = ec2.describe_tags(aws_retry=True, Filters=[{"Name": "resource-id", "Values": ids}])["Tags"]
+    return {tag["Key"]: tag["Value"] for tag in tags}
+
+
+def parameters(ssm, stack):
+    found = []
+    paginator = ssm.get_paginator("describe_parameters")
+    for page in paginator.paginate(ParameterFilters=[{"Key": "Path", "Option": "Recursive", "Values": ["/spotkit/%s" % stack]}]):
+        found.extend({"name": p["Name"], "version": p.get("Version")} for p in page["Parameters"])
+    return found
+
+
+def log_groups(logs, stack):
+    groups = []
+    paginator = logs.get_paginator("describe_log_groups")
+    for page in paginator.paginate(logGroupNamePrefix="/spotkit/%s/" % stack):
+        for group in page["logGroups"]:
+            tags = logs.list_tags_log_group(aws_retry=True, logGroupName=group["logGroupName"]).get("tags", {})
+            groups.append({"name": group["logGroupName"], "retention_in_days": group.get("retentionInDays"), "tags": tags})
+    return groups
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=dict(
+            stack=dict(type="str", required=True),
+            image_id=dict(type="str", default=""),
+            image_parameter=dict(type="str", default=""),
+            hosted_zone=dict(type="str", default=""),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    retry = AWSRetry.jittered_backoff()
+    ec2 = module.client("ec2", retry_decorator=retry)
+    result = {"changed": False, "image_parameter_value": "", "image": {}, "hosted_zone": {}}
+    try:
+        result["account"], result["partition"] = caller(module.client("sts", retry_decorator=retry))
+        result["vpc_id"], result["subnet_ids"] = default_subnets(ec2)
+        ssm = module.client("ssm", retry_decorator=retry)
+        image_id = params["image_id"]
+        if not image_id and params["image_parameter"]:
+            image_id = result["image_parameter_value"] = parameter_value(ssm, params["image_parameter"])
+        if image_id:
+            result["image"] = image(ec2, image_id)
+        if params["hosted_zone"]:
+            result["hosted_zone"] = public_zone(module.client("route53", retry_decorator=retry), params["hosted_zone"])
+        result["addresses"] = addresses(ec2, params["stack"])
+        result["security_groups"] = security_groups(ec2, params["stack"])
+        result["launch_template_tags"] = launch_template_tags(ec2, params["stack"])
+        result["log_groups"] = log_groups(module.client("logs", retry_decorator=retry), params["stack"])
+        result["parameters"] = parameters(ssm, params["stack"])
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        module.fail_json_aws(exc, msg="Looking up stack %s" % params["stack"])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""The stacks the provisioning tests run, and the facts of the emulated account they run in."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+REGION = "eu-west-1"
+# The public hosted zone of the example stacks' domains; the tests create it, as a user would.
+ZONE = "example.com"
+# Images the emulator knows, one per architecture (its catalogue has no Debian image).
+IMAGES = {"arm64": "ami-0e9271c829888680e", "x86_64": "ami-076f415166b04f5fe"}
+TAG = "spotkit:stack"
+
+
+def load_example_inventory():
+    """{stack: variables} of inventory/example, group_vars merged under host_vars."""
+    example = REPO / "inventory" / "example"
+    shared = yaml.safe_load((example / "group_vars" / "spot_stacks.yml").read_text())
+    stacks = {}
+    for host in yaml.safe_load((example / "hosts.yml").read_text())["spot_stacks"]["hosts"]:
+        stacks[host] = dict(shared, **yaml.safe_load((example / "host_vars" / ("%s.yml" % host)).read_text()))
+    return stacks
+
+
+def example_stacks(endpoint_url):
+    """The stacks of inventory/example, pointed at the emulator, with an image it knows."""
+    return {
+        name: dict(copy.deepcopy(stack), spot_region=REGION, spot_endpoint_url=endpoint_url, spot_image_id=IMAGES["arm64"])
+        for name, stack in load_example_inventory().items()
+    }

@@ -1,0 +1,118 @@
+"""Invalid stacks: each fails with a message that names the variable and the bad value, and nothing is created.
+
+All cases run as the hosts of one inventory, in one playbook run. Most must fail before the first AWS
+call (argument spec or preflight); the last few can only be known by asking AWS, and must fail in the
+read-only lookups, before the first resource is created.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from stacks import IMAGES, REGION
+
+ARGUMENT_SPEC = "Validating arguments against arg spec 'main' - Provision one stack on AWS, or remove it"
+PREFLIGHT = {ARGUMENT_SPEC, "Check the stack's variables against the stack API", "Check that the user-data fits in EC2's 16 KB"}
+LOOKUP = {"Check that the image parameter exists", "Check that the image exists and matches the instance types",
+          "Check that the hosted zone exists"}
+
+WEB = {"name": "web", "image": "docker.io/library/nginx:1", "ports": ["80:80"]}
+
+
+def services(*changes):
+    """spot_services: the web service with `changes` applied, and further services as given."""
+    first = dict(WEB, **changes[0]) if changes else dict(WEB)
+    return [first] + [dict(WEB, **more) for more in changes[1:]]
+
+
+def without(mapping, key):
+    return {k: v for k, v in mapping.items() if k != key}
+
+
+# id: (stack name, variables over a valid stack, what the message must contain, where it must fail)
+CASES = {
+    "stack name": ("Bad_Name", {}, ["stack name", "'Bad_Name'"], PREFLIGHT),
+    "service name": ("svc-name", {"spot_services": services({"name": "Web!"})}, ["spot_services[0]", "'Web!'"], PREFLIGHT),
+    "duplicate service": ("svc-dup", {"spot_services": services({}, {"ports": ["81:80"]})},
+                          ["spot_services[1] (web)", "'web' is already used"], PREFLIGHT),
+    "reserved service name": ("svc-reserved", {"spot_services": services({"name": "syslog"})},
+                              ["spot_services[0] (syslog)", "'syslog' is reserved"], PREFLIGHT),
+    "no image": ("svc-image", {"spot_services": [without(WEB, "image")]}, ["missing required arguments: image", "spot_services"], PREFLIGHT),
+    "no service": ("svc-none", {"spot_services": []}, ["spot_services", "[]"], PREFLIGHT),
+    "port out of range": ("port-range", {"spot_services": services({"ports": ["70000:80"]})},
+                          ["spot_services[0] (web): field 'ports'", "'70000:80'", "1-65535"], PREFLIGHT),
+    "malformed port": ("port-form", {"spot_services": services({"ports": ["80-80"]})},
+                       ["spot_services[0] (web): field 'ports'", "'80-80'"], PREFLIGHT),
+    "host port twice": ("port-twice", {"spot_services": services({}, {"name": "api"})},
+                        ["spot_services[1] (api): field 'ports' item '80:80'", "already published by spot_services[0] (web)"], PREFLIGHT),
+    "ssh port": ("port-ssh", {"spot_services": services({"ports": ["22:2222"]})},
+                 ["spot_services[0] (web): field 'ports' item '22:2222'", "reserved for SSH"], PREFLIGHT),
+    "retention": ("retention", {"spot_services": services({"log_retention_days": 31})},
+                  ["log_retention_days", "got: 31", "spot_services"], PREFLIGHT),
+    "volume": ("volume", {"spot_services": services({"volumes": ["data"]})},
+               ["spot_services[0] (web): field 'volumes'", "'data'"], PREFLIGHT),
+    "env name": ("env-name", {"spot_services": services({"env": {"BAD-NAME": "x"}})},
+                 ["spot_services[0] (web): field 'env'", "'BAD-NAME'"], PREFLIGHT),
+    "architectures": ("arch-mix", {"spot_instance_types": ["t4g.nano", "t3.micro"]},
+                      ["spot_instance_types", "t4g.nano (arm64)", "t3.micro (x86_64)"], PREFLIGHT),
+    "burstable mix": ("burst-mix", {"spot_instance_types": ["t4g.nano", "m7g.medium"]},
+                      ["spot_instance_types", "'m7g.medium'"], PREFLIGHT),
+    "instance type": ("type-form", {"spot_instance_types": ["tiny"]}, ["spot_instance_types[0]", "'tiny'"], PREFLIGHT),
+    "region": ("region", {"spot_region": "mars-1"}, ["spot_region", "'mars-1'"], PREFLIGHT),
+    "image id": ("image-form", {"spot_image_id": "ami-xyz"}, ["spot_image_id", "'ami-xyz'"], PREFLIGHT),
+    "domain outside zone": ("domain-zone", {"spot_domain": "blog.example.org", "spot_hosted_zone": "example.com"},
+                            ["spot_domain 'blog.example.org'", "spot_hosted_zone 'example.com'"], PREFLIGHT),
+    "ssh cidr": ("ssh-cidr", {"spot_ssh_cidrs": ["10.0.0.300/32"]}, ["spot_ssh_cidrs[0]", "'10.0.0.300/32'"], PREFLIGHT),
+    "instance vars key": ("vars-key", {"spot_instance_vars": {"spot_region": "x"}}, ["spot_instance_vars", "'spot_region'"], PREFLIGHT),
+    "state": ("state", {"spot_state": "gone"}, ["spot_state", "got: gone"], PREFLIGHT),
+    "unknown service field": ("svc-field", {"spot_services": services({"colour": "red"})}, ["spot_services.colour"], PREFLIGHT),
+    "user-data size": ("too-big", {"spot_instance_vars": {"motd": "x" * 17000}},
+                       ["user-data would be", "limit of 16384", "spot_instance_vars"], PREFLIGHT),
+    # Only AWS knows these: they fail in the read-only lookups.
+    "unknown image": ("image-missing", {"spot_image_id": "ami-0123456789abcdef0"},
+                      ["spot_image_id ami-0123456789abcdef0", "does not exist in %s" % REGION], LOOKUP),
+    "image architecture": ("image-arch", {"spot_image_id": IMAGES["x86_64"]},
+                           ["spot_image_id %s" % IMAGES["x86_64"], "is x86_64", "t4g.nano", "are arm64"], LOOKUP),
+    "no hosted zone": ("zone-missing", {"spot_domain": "blog.nowhere.test"},
+                       ["spot_hosted_zone nowhere.test", "spot_domain blog.nowhere.test"], LOOKUP),
+    # The emulator alone (no test double in front) has no public image parameter.
+    "no image parameter": ("image-param", {"spot_image_id": "", "plain emulator": True},
+                           ["spot_image_id is empty", "/aws/service/debian/release/13/latest/arm64"], LOOKUP),
+}
+
+
+@pytest.fixture(scope="module")
+def battery(aws):
+    aws.reset()
+    valid = {"spot_region": REGION, "spot_endpoint_url": aws.url, "spot_image_id": IMAGES["arm64"], "spot_services": services()}
+    stacks = {}
+    for name, changes, _expected, _phase in CASES.values():
+        stack = dict(copy.deepcopy(valid), **changes)
+        if stack.pop("plain emulator", False):
+            stack["spot_endpoint_url"] = aws.emulator_url
+        stacks[name] = stack
+    return aws.playbook("provision", stacks)
+
+
+def test_there_are_at_least_a_dozen_cases():
+    assert len(CASES) >= 12
+    assert len({case[0] for case in CASES.values()}) == len(CASES)
+
+
+@pytest.mark.parametrize("stack,expected,phase", [(case[0], case[2], case[3]) for case in CASES.values()], ids=list(CASES))
+def test_each_bad_stack_fails_naming_the_variable_and_value(battery, stack, expected, phase):
+    assert battery.stats(stack)["failures"] == 1
+    assert battery.stats(stack)["changed"] == 0
+    task, message = battery.failure(stack)
+    assert task in phase, (task, message)
+    for fragment in expected:
+        assert fragment in message, (fragment, message)
+
+
+def test_nothing_was_created(aws, battery):
+    assert battery.rc != 0
+    assert aws.tagged_resources() == []
+    left = aws.inventory_of_resources()
+    assert left == {key: [] for key in left}

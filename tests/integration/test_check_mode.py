@@ -1,0 +1,21 @@
+"""--check against an empty account: the run succeeds, reports what it would create, and creates nothing."""
+
+from __future__ import annotations
+
+from stacks import example_stacks
+
+
+def test_check_mode_on_an_empty_account_creates_nothing(aws):
+    aws.reset()
+    run = aws.playbook("provision", example_stacks(aws.url), "--check", "--diff")
+    assert run.rc == 0, run.explain()
+    for stack in ("blog", "uptime"):
+        changed = run.changed_tasks(stack)
+        for task in ("Create the security group", "Allocate the Elastic IP", "Create the instance role",
+                     "Create the log groups with their retention", "Point the stack's domain at its Elastic IP",
+                     "Write the launch template", "Keep one spot instance running"):
+            assert task in changed, (stack, changed)
+    assert "Store the services' environment as a SecureString" in run.changed_tasks("uptime")
+    assert aws.tagged_resources() == []
+    left = aws.inventory_of_resources()
+    assert left == {key: [] for key in left}

@@ -1,0 +1,347 @@
+"""The two stacks of inventory/example: created, checked resource by resource, re-run, changed, torn down.
+
+The tests of this module share one account and run in file order: first what the first run
+created (read-only), then a second run, a change, a check-mode run, and teardown last.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+
+import pytest
+import yaml
+
+from stacks import IMAGES, REGION, TAG, ZONE, example_stacks
+
+STACKS = ("blog", "uptime")
+
+
+@pytest.fixture(scope="module")
+def provisioned(aws):
+    aws.reset()
+    stacks = example_stacks(aws.url)
+    run = aws.playbook("provision", stacks)
+    assert run.rc == 0, run.explain()
+    return stacks, run
+
+
+def tags_of(items):
+    return {item["Key"]: item["Value"] for item in items}
+
+
+def security_group(aws, stack):
+    groups = aws.client("ec2").describe_security_groups(Filters=[{"Name": "tag:%s" % TAG, "Values": [stack]}])["SecurityGroups"]
+    assert len(groups) == 1
+    return groups[0]
+
+
+def inbound(group):
+    """{(protocol, port): [cidrs]} of a security group."""
+    rules = {}
+    for permission in group["IpPermissions"]:
+        assert permission["FromPort"] == permission["ToPort"]
+        cidrs = [r["CidrIp"] for r in permission.get("IpRanges", [])] + [r["CidrIpv6"] for r in permission.get("Ipv6Ranges", [])]
+        rules.setdefault((permission["IpProtocol"], permission["FromPort"]), []).extend(cidrs)
+    return rules
+
+
+def address(aws, stack):
+    addresses = aws.client("ec2").describe_addresses(Filters=[{"Name": "tag:%s" % TAG, "Values": [stack]}])["Addresses"]
+    assert len(addresses) == 1, addresses
+    return addresses[0]
+
+
+def template_version(aws, stack, version="$Default"):
+    return aws.client("ec2").describe_launch_template_versions(
+        LaunchTemplateName="spotkit-%s" % stack, Versions=[version])["LaunchTemplateVersions"][0]
+
+
+def group(aws, stack):
+    return aws.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=["spotkit-%s" % stack])["AutoScalingGroups"][0]
+
+
+def user_data(aws, stack):
+    return base64.b64decode(template_version(aws, stack)["LaunchTemplateData"]["UserData"]).decode()
+
+
+def settings_of(text):
+    cloud_config = yaml.safe_load(text)
+    files = {item["path"]: item for item in cloud_config["write_files"]}
+    return json.loads(files["/etc/spotkit/stack.json"]["content"])
+
+
+def with_extra_port(stacks):
+    """The stacks, with one more port published by the uptime service."""
+    changed = copy.deepcopy(stacks)
+    changed["uptime"]["spot_services"][0]["ports"].append("8080:8080")
+    return changed
+
+
+def test_first_run_creates_both_stacks(provisioned):
+    run = provisioned[1]
+    for stack in STACKS:
+        assert run.stats(stack)["changed"] > 0
+        assert run.stats(stack)["failures"] == 0
+
+
+def test_security_group_opens_the_services_ports_and_ssh_only_to_its_cidrs(aws, provisioned):
+    assert inbound(security_group(aws, "blog")) == {
+        ("tcp", 80): ["0.0.0.0/0"], ("tcp", 443): ["0.0.0.0/0"], ("udp", 443): ["0.0.0.0/0"],
+    }
+    assert inbound(security_group(aws, "uptime")) == {("tcp", 80): ["0.0.0.0/0"], ("tcp", 22): ["203.0.113.7/32"]}
+    for stack in STACKS:
+        sg = security_group(aws, stack)
+        assert sg["GroupName"] == "spotkit-%s" % stack
+        assert tags_of(sg["Tags"]) == {TAG: stack, "Name": "spotkit-%s" % stack}
+
+
+def test_one_elastic_ip_per_stack_and_the_record_points_at_it(aws, provisioned):
+    route53 = aws.client("route53")
+    zone_id = route53.list_hosted_zones_by_name(DNSName=ZONE)["HostedZones"][0]["Id"]
+    records = {r["Name"]: r for r in route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"] if r["Type"] == "A"}
+    assert len(aws.client("ec2").describe_addresses()["Addresses"]) == 2
+    for stack, domain in (("blog", "blog.example.com."), ("uptime", "status.example.com.")):
+        eip = address(aws, stack)
+        assert eip["Domain"] == "vpc"
+        assert tags_of(eip["Tags"])["Name"] == "spotkit-%s" % stack
+        assert records[domain]["ResourceRecords"] == [{"Value": eip["PublicIp"]}]
+
+
+def test_instance_role_may_only_touch_its_own_stack(aws, provisioned):
+    iam = aws.client("iam")
+    for stack in STACKS:
+        name = "spotkit-%s" % stack
+        role = iam.get_role(RoleName=name)["Role"]
+        trust = role["AssumeRolePolicyDocument"]
+        assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "ec2.amazonaws.com"}]
+        assert tags_of(role["Tags"])[TAG] == stack
+        assert iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"] == []
+        assert iam.list_role_policies(RoleName=name)["PolicyNames"] == [name]
+        policy = iam.get_role_policy(RoleName=name, PolicyName=name)["PolicyDocument"]
+        if isinstance(policy, str):
+            policy = json.loads(policy)
+        by_action = {}
+        for statement in policy["Statement"]:
+            assert statement["Effect"] == "Allow"
+            for action in statement["Action"]:
+                by_action.setdefault(action, []).append(statement)
+        account = aws.client("sts").get_caller_identity()["Account"]
+        logs = ["arn:aws:logs:%s:%s:log-group:/spotkit/%s/*" % (REGION, account, stack)]
+        logs.append(logs[0] + ":log-stream:*")
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents", "logs:CreateLogGroup", "logs:PutRetentionPolicy"):
+            assert [s["Resource"] for s in by_action[action]] == [logs]
+        [metrics] = by_action["cloudwatch:PutMetricData"]
+        assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "spotkit"}}
+        eip_arn = "arn:aws:ec2:%s:%s:elastic-ip/%s" % (REGION, account, address(aws, stack)["AllocationId"])
+        associate = by_action["ec2:AssociateAddress"]
+        assert [eip_arn] in [s["Resource"] for s in associate]
+        for statement in associate:
+            if statement["Resource"] != [eip_arn]:
+                assert statement["Condition"] == {"StringEquals": {"aws:ResourceTag/spotkit:stack": stack}}
+        [parameters] = by_action["ssm:GetParameter"]
+        assert parameters["Resource"] == ["arn:aws:ssm:%s:%s:parameter/spotkit/%s/*" % (REGION, account, stack)]
+        [decrypt] = by_action["kms:Decrypt"]
+        assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "ssm.%s.amazonaws.com" % REGION}}
+        # The only actions on every resource: reads, and metrics held to one namespace by a condition.
+        unscoped = {action for action, statements in by_action.items() for s in statements if "*" in s["Resource"]}
+        assert unscoped == {"ec2:DescribeAddresses", "ec2:DescribeInstances", "cloudwatch:PutMetricData"}
+
+
+def test_instance_profile_holds_the_role(aws, provisioned):
+    for stack in STACKS:
+        profile = aws.client("iam").get_instance_profile(InstanceProfileName="spotkit-%s" % stack)["InstanceProfile"]
+        assert [role["RoleName"] for role in profile["Roles"]] == ["spotkit-%s" % stack]
+        assert tags_of(profile["Tags"])[TAG] == stack
+
+
+def test_log_groups_have_each_services_retention(aws, provisioned):
+    groups = {g["logGroupName"]: g.get("retentionInDays") for g in aws.client("logs").describe_log_groups()["logGroups"]}
+    assert groups == {
+        "/spotkit/blog/blog": 90, "/spotkit/blog/system": 30, "/spotkit/blog/ansible-pull": 30,
+        "/spotkit/uptime/uptime": 14, "/spotkit/uptime/system": 30, "/spotkit/uptime/ansible-pull": 30,
+    }
+    account = aws.client("sts").get_caller_identity()["Account"]
+    arn = "arn:aws:logs:%s:%s:log-group:/spotkit/blog/blog" % (REGION, account)
+    assert aws.client("logs").list_tags_for_resource(resourceArn=arn)["tags"][TAG] == "blog"
+
+
+def test_launch_template_is_imdsv2_only_encrypted_and_tags_what_it_launches(aws, provisioned):
+    for stack in STACKS:
+        version = template_version(aws, stack)
+        assert version["VersionNumber"] == 1
+        data = version["LaunchTemplateData"]
+        assert data["ImageId"] == IMAGES["arm64"]
+        assert data["MetadataOptions"]["HttpTokens"] == "required"
+        assert data["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
+        assert data["CreditSpecification"] == {"CpuCredits": "standard"}
+        [root] = data["BlockDeviceMappings"]
+        assert root["DeviceName"] == "/dev/xvda"
+        assert root["Ebs"]["VolumeType"] == "gp3" and root["Ebs"]["Encrypted"] and root["Ebs"]["DeleteOnTermination"]
+        assert data["IamInstanceProfile"]["Arn"].endswith(":instance-profile/spotkit-%s" % stack)
+        assert data["SecurityGroupIds"] == [security_group(aws, stack)["GroupId"]]
+        specs = {spec["ResourceType"]: tags_of(spec["Tags"]) for spec in data["TagSpecifications"]}
+        for resource in ("instance", "volume"):
+            assert specs[resource] == {TAG: stack, "Name": "spotkit-%s" % stack}
+        # Spot comes from the group: AWS refuses market options in a template of a mixed instances policy.
+        assert "InstanceMarketOptions" not in data
+        # moto lists the tags added after creation by DescribeTags only.
+        tags = aws.client("ec2").describe_tags(Filters=[{"Name": "resource-id", "Values": [version["LaunchTemplateId"]]}])["Tags"]
+        assert tags_of(tags) == {TAG: stack, "Name": "spotkit-%s" % stack}
+
+
+def test_user_data_carries_the_settings_and_no_secret(aws, provisioned):
+    stacks = provisioned[0]
+    parameter = aws.client("ssm").get_parameter(Name="/spotkit/uptime/env", WithDecryption=True)["Parameter"]
+    for stack in STACKS:
+        text = user_data(aws, stack)
+        assert text.startswith("#cloud-config\n")
+        assert len(text.encode()) < 2048
+        settings = settings_of(text)
+        assert settings["spot_stack"] == stack
+        assert settings["spot_region"] == REGION
+        assert settings["spot_pull_repo"] == stacks[stack]["spot_pull_repo"]
+        assert [s["name"] for s in settings["spot_services"]] == [s["name"] for s in stacks[stack]["spot_services"]]
+        assert all("env" not in service for service in settings["spot_services"])
+        assert settings["spot_endpoint_url"] == aws.url
+    uptime = user_data(aws, "uptime")
+    for value in stacks["uptime"]["spot_services"][0]["env"].values():
+        assert value not in uptime
+    assert settings_of(uptime)["spot_env_parameter"] == "/spotkit/uptime/env"
+    assert settings_of(uptime)["spot_env_version"] == parameter["Version"]
+    # No service of the blog has env: no parameter, nothing about it in the settings.
+    assert "spot_env_parameter" not in settings_of(user_data(aws, "blog"))
+
+
+def test_env_is_one_secure_string_per_stack_that_has_env(aws, provisioned):
+    stacks = provisioned[0]
+    ssm = aws.client("ssm")
+    assert [p["Name"] for p in ssm.describe_parameters()["Parameters"]] == ["/spotkit/uptime/env"]
+    parameter = ssm.get_parameter(Name="/spotkit/uptime/env", WithDecryption=True)["Parameter"]
+    assert parameter["Type"] == "SecureString"
+    assert json.loads(parameter["Value"]) == {"uptime": stacks["uptime"]["spot_services"][0]["env"]}
+
+
+def test_group_keeps_one_spot_instance_over_the_default_subnets(aws, provisioned):
+    stacks = provisioned[0]
+    ec2 = aws.client("ec2")
+    default_subnets = {s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"]}
+    for stack in STACKS:
+        asg = group(aws, stack)
+        assert (asg["MinSize"], asg["MaxSize"], asg["DesiredCapacity"]) == (1, 1, 1)
+        assert set(asg["VPCZoneIdentifier"].split(",")) == default_subnets
+        assert asg["CapacityRebalance"] is True
+        assert {m["Metric"] for m in asg["EnabledMetrics"]} >= {"GroupInServiceInstances", "GroupDesiredCapacity"}
+        policy = asg["MixedInstancesPolicy"]
+        assert policy["LaunchTemplate"]["LaunchTemplateSpecification"]["LaunchTemplateName"] == "spotkit-%s" % stack
+        assert policy["LaunchTemplate"]["LaunchTemplateSpecification"]["Version"] == "1"
+        assert [o["InstanceType"] for o in policy["LaunchTemplate"]["Overrides"]] == stacks[stack]["spot_instance_types"]
+        assert policy["InstancesDistribution"] == {
+            "OnDemandBaseCapacity": 0, "OnDemandPercentageAboveBaseCapacity": 0, "SpotAllocationStrategy": "capacity-optimized",
+        }
+        assert {t["Key"]: (t["Value"], t["PropagateAtLaunch"]) for t in asg["Tags"]} == {
+            TAG: (stack, True), "Name": ("spotkit-%s" % stack, True),
+        }
+        [instance] = asg["Instances"]
+        described = ec2.describe_instances(InstanceIds=[instance["InstanceId"]])["Reservations"][0]["Instances"][0]
+        assert tags_of(described["Tags"])[TAG] == stack
+
+
+def test_second_run_changes_nothing(aws, provisioned):
+    stacks = provisioned[0]
+    run = aws.playbook("provision", stacks)
+    assert run.rc == 0, run.explain()
+    for stack in STACKS:
+        assert run.stats(stack)["changed"] == 0, run.changed_tasks(stack)
+    assert len(aws.client("ec2").describe_addresses()["Addresses"]) == 2
+
+
+def test_adding_a_port_changes_only_what_it_must(aws, provisioned):
+    stacks = with_extra_port(provisioned[0])
+    before = {stack: address(aws, stack)["AllocationId"] for stack in STACKS}
+
+    check = aws.playbook("provision", stacks, "--check")
+    assert check.rc == 0, check.explain()
+    assert ("tcp", 8080) not in inbound(security_group(aws, "uptime"))
+
+    run = aws.playbook("provision", stacks)
+    assert run.rc == 0, run.explain()
+    assert run.stats("blog")["changed"] == 0, run.changed_tasks("blog")
+    # The port opens; the settings in the user-data change, so a new template version rolls the instance.
+    assert run.changed_tasks("uptime") == [
+        "Create the security group", "Write the launch template", "Keep one spot instance running",
+        "Replace the instance that runs an older launch template",
+    ]
+    assert check.changed_tasks("uptime") == run.changed_tasks("uptime")
+    assert inbound(security_group(aws, "uptime"))[("tcp", 8080)] == ["0.0.0.0/0"]
+    assert template_version(aws, "uptime")["VersionNumber"] == 2
+    assert "8080:8080" in settings_of(user_data(aws, "uptime"))["spot_services"][0]["ports"]
+    spec = group(aws, "uptime")["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]
+    assert spec["Version"] == "2"
+    assert {stack: address(aws, stack)["AllocationId"] for stack in STACKS} == before
+    [refresh] = aws.double.refreshes
+    assert refresh["group"] == "spotkit-uptime"
+    assert refresh["preferences"] == {"MinHealthyPercentage": "100", "MaxHealthyPercentage": "200", "SkipMatching": "true"}
+
+    # While that refresh is under way, a re-run starts no second one.
+    again = aws.playbook("provision", stacks)
+    assert again.rc == 0, again.explain()
+    assert [again.stats(stack)["changed"] for stack in STACKS] == [0, 0], again.changed_tasks("uptime")
+    assert len(aws.double.refreshes) == 1
+
+
+def test_check_mode_on_provisioned_stacks_reports_nothing_to_change(aws, provisioned):
+    run = aws.playbook("provision", with_extra_port(provisioned[0]), "--check", "--diff")
+    assert run.rc == 0, run.explain()
+    for stack in STACKS:
+        assert run.stats(stack)["changed"] == 0, run.changed_tasks(stack)
+
+
+def test_removing_the_env_removes_its_parameter(aws, provisioned):
+    stacks = with_extra_port(provisioned[0])
+    del stacks["uptime"]["spot_services"][0]["env"]
+    run = aws.playbook("provision", stacks)
+    assert run.rc == 0, run.explain()
+    assert run.stats("blog")["changed"] == 0, run.changed_tasks("blog")
+    assert run.changed_tasks("uptime") == [
+        "Store the services' environment as a SecureString", "Write the launch template", "Keep one spot instance running",
+    ]
+    assert aws.client("ssm").describe_parameters()["Parameters"] == []
+    settings = settings_of(user_data(aws, "uptime"))
+    assert "spot_env_parameter" not in settings and "spot_env_version" not in settings
+
+
+def test_teardown_removes_every_resource_of_both_stacks(aws, provisioned):
+    stacks = copy.deepcopy(provisioned[0])
+    # As the eip role does on the instance at boot: the address is in use when teardown starts.
+    ec2 = aws.client("ec2")
+    for stack in STACKS:
+        instance = group(aws, stack)["Instances"][0]["InstanceId"]
+        ec2.associate_address(AllocationId=address(aws, stack)["AllocationId"], InstanceId=instance)
+
+    # The inventory says present: the teardown playbook overrides it.
+    for stack in stacks.values():
+        stack["spot_state"] = "present"
+    run = aws.playbook("teardown", stacks)
+    assert run.rc == 0, run.explain()
+    for stack in STACKS:
+        assert "Disassociate the Elastic IP from its instance" in run.changed_tasks(stack)
+    left = aws.inventory_of_resources()
+    # Log groups are kept unless asked for.
+    assert sorted(left.pop("log groups")) == sorted(
+        "/spotkit/%s/%s" % (stack, name) for stack, service in (("blog", "blog"), ("uptime", "uptime"))
+        for name in (service, "system", "ansible-pull")
+    )
+    assert left == {key: [] for key in left}
+    instances = [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+    assert instances and {i["State"]["Name"] for i in instances} == {"terminated"}
+
+    for stack in stacks.values():
+        stack["spot_teardown_log_groups"] = True
+    run = aws.playbook("teardown", stacks)
+    assert run.rc == 0, run.explain()
+    for stack in STACKS:
+        assert run.changed_tasks(stack) == ["Remove the stack's log groups"]
+    assert aws.tagged_resources() == []
+    assert aws.inventory_of_resources() == {key: [] for key in left.keys() | {"log groups"}}

@@ -1,0 +1,201 @@
+"""Unit tests for the stack API rules in plugins/module_utils/stack_api.py."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from importlib import resources
+
+import pytest
+
+from ansible_collections.spotkit.ec2.plugins.module_utils import stack_api
+
+WEB = {"name": "web", "image": "nginx:1", "ports": ["80:80"]}
+
+
+def svc(**fields):
+    return dict(WEB, **fields)
+
+
+@pytest.mark.parametrize("spec,expected", [
+    ("80:8080", (80, 8080, "tcp")),
+    ("53:53/udp", (53, 53, "udp")),
+    ("443:443/tcp", (443, 443, "tcp")),
+    ("1:65535", (1, 65535, "tcp")),
+])
+def test_parse_port(spec, expected):
+    assert stack_api.parse_port("p", spec) == expected
+
+
+@pytest.mark.parametrize("spec", ["80", "80:80/sctp", "0:80", "80:65536", "a:b", 80, "80:80 ", " 80:80", None])
+def test_parse_port_refuses(spec):
+    with pytest.raises(ValueError, match="p"):
+        stack_api.parse_port("p", spec)
+
+
+def test_service_ports_lists_each_host_port_with_its_service():
+    ports = stack_api.service_ports([svc(ports=["80:8080", "53:53/udp", "53:53"]), svc(name="api", ports=["8443:443"])])
+    assert ports == [
+        {"service": "web", "host": 80, "container": 8080, "protocol": "tcp"},
+        {"service": "web", "host": 53, "container": 53, "protocol": "udp"},
+        {"service": "web", "host": 53, "container": 53, "protocol": "tcp"},
+        {"service": "api", "host": 8443, "container": 443, "protocol": "tcp"},
+    ]
+
+
+def test_service_ports_refuses_a_host_port_twice_naming_both_services():
+    with pytest.raises(ValueError) as error:
+        stack_api.service_ports([svc(), svc(name="api", ports=["80:9000"])])
+    assert "spot_services[1] (api): field 'ports' item '80:9000'" in str(error.value)
+    assert "already published by spot_services[0] (web)" in str(error.value)
+
+
+def test_the_same_port_over_tcp_and_udp_is_two_ports():
+    assert len(stack_api.service_ports([svc(ports=["443:443", "443:443/udp"])])) == 2
+
+
+def test_host_port_22_is_reserved_but_container_port_22_is_not():
+    with pytest.raises(ValueError, match="'22:22'.*reserved for SSH"):
+        stack_api.service_ports([svc(ports=["22:22"])])
+    assert stack_api.service_ports([svc(ports=["2222:22"])])[0]["host"] == 2222
+
+
+@pytest.mark.parametrize("services,message", [
+    ([], r"at least one service; got \[\]"),
+    ("web", "must be a list"),
+    ([svc(image="")], "missing required field 'image'"),
+    ([svc(image=["x"])], "field 'image' must be a string"),
+    ([svc(volumes="/a:/b")], "field 'volumes' must be a list of non-empty strings"),
+    ([svc(command=["run", 3])], "field 'command' must be a list"),
+    ([svc(pull="sometimes")], "field 'pull' must be one of always, missing, never; got 'sometimes'"),
+    ([svc(env=["A=1"])], "field 'env' must be a mapping"),
+    ([svc(env={"1A": "x"})], "variable name '1A'"),
+    ([svc(env={"TOKEN": {"nested": 1}})], "variable TOKEN must be a string, number or boolean; got a dict"),
+    ([svc(log_retention_days=2)], "log_retention_days"),
+    ([svc(ports="80:80")], "field 'ports' must be a list"),
+    ([svc(), svc()], "already used"),
+])
+def test_check_service_specs_refuses(services, message):
+    with pytest.raises(ValueError, match=message):
+        stack_api.check_service_specs(services)
+
+
+def test_check_service_specs_never_echoes_an_env_value():
+    with pytest.raises(ValueError) as error:
+        stack_api.check_service_specs([svc(env={"TOKEN": ["s3cr3t"]})])
+    assert "s3cr3t" not in str(error.value)
+
+
+def test_check_service_specs_accepts_a_full_service():
+    services = [svc(env={"A": "1", "B": 2, "C": True}, volumes=["/a:/b"], command=["serve"], pull="missing",
+                    log_retention_days=7)]
+    assert stack_api.check_service_specs(services) is services
+
+
+def instance_catalogue():
+    """Every EC2 instance type with its architectures, as moto ships AWS's DescribeInstanceTypes data."""
+    data = resources.files("moto.ec2").joinpath("resources/instance_types.json.gz").read_bytes()
+    return {name: info["ProcessorInfo"]["SupportedArchitectures"] for name, info in json.loads(gzip.decompress(data)).items()}
+
+
+def test_architecture_rule_matches_the_whole_instance_type_catalogue():
+    catalogue = instance_catalogue()
+    assert len(catalogue) > 1000
+    checked = 0
+    for name, archs in catalogue.items():
+        family = name.split(".")[0]
+        if family.startswith("mac"):
+            with pytest.raises(ValueError, match="dedicated hosts"):
+                stack_api.instance_family("t", name)
+            continue
+        expected = "arm64" if "arm64" in archs else "x86_64"
+        assert stack_api.architecture(stack_api.instance_family("t", name)) == expected, name
+        checked += 1
+    assert checked > 1000
+
+
+@pytest.mark.parametrize("family,expected", [("t2", True), ("t3", True), ("t3a", True), ("t4g", True),
+                                             ("m7g", False), ("c5", False), ("trn1", False)])
+def test_is_burstable(family, expected):
+    assert stack_api.is_burstable(family) is expected
+
+
+@pytest.mark.parametrize("types,arch", [(["t4g.nano", "t4g.micro"], "arm64"), (["t3.nano", "t3a.nano"], "x86_64"),
+                                        (["c7gn.medium", "m7g.large"], "arm64"), (["a1.medium"], "arm64")])
+def test_check_instance_types(types, arch):
+    assert stack_api.check_instance_types(types) == arch
+
+
+@pytest.mark.parametrize("types,message", [
+    ([], "at least one instance type"),
+    ("t4g.nano", "at least one instance type"),
+    (["t4g"], r"spot_instance_types\[0\] must be an EC2 instance type"),
+    (["t4g.nano", "T3.micro"], r"spot_instance_types\[1\]"),
+    (["t4g.nano", "t4g.nano"], "twice"),
+    (["t4g.nano", "t3.nano"], r"t4g.nano \(arm64\), t3.nano \(x86_64\)"),
+    (["t4g.nano", "m7g.medium"], "all burstable"),
+    (["mac2.metal"], "dedicated hosts"),
+])
+def test_check_instance_types_refuses(types, message):
+    with pytest.raises(ValueError, match=message):
+        stack_api.check_instance_types(types)
+
+
+@pytest.mark.parametrize("domain,zone", [
+    ("", ""), (None, None), ("blog.example.com", ""), ("blog.example.com", "example.com"),
+    ("Blog.Example.com.", "example.com."), ("example.com", "example.com"), ("a.b.example.com", "example.com"),
+])
+def test_check_domain_accepts(domain, zone):
+    stack_api.check_domain(domain, zone)
+
+
+@pytest.mark.parametrize("domain,zone,message", [
+    ("blog.example.org", "example.com", "spot_domain 'blog.example.org' is not inside spot_hosted_zone 'example.com'"),
+    ("notexample.com", "example.com", "not inside"),
+    ("bad_name.example.com", "", "spot_domain must be a DNS name"),
+    ("blog.example.com", "-bad.com", "spot_hosted_zone must be a DNS name"),
+    ("com", "", "spot_domain must be a DNS name"),
+])
+def test_check_domain_refuses(domain, zone, message):
+    with pytest.raises(ValueError, match=message):
+        stack_api.check_domain(domain, zone)
+
+
+def test_default_zone_is_the_parent_domain():
+    assert stack_api.default_zone("blog.example.com.") == "example.com"
+
+
+def test_check_cidrs():
+    stack_api.check_cidrs(["203.0.113.7/32", "2001:db8::/32"])
+    with pytest.raises(ValueError, match=r"spot_ssh_cidrs\[1\] .*'10.0.0.1/8'"):
+        stack_api.check_cidrs(["10.0.0.0/8", "10.0.0.1/8"])
+    with pytest.raises(ValueError, match="must be a list"):
+        stack_api.check_cidrs("10.0.0.0/8")
+
+
+@pytest.mark.parametrize("region,ok", [("eu-west-1", True), ("us-gov-west-1", True), ("ap-southeast-5", True),
+                                       ("eu-west", False), ("EU-WEST-1", False), ("", False), (None, False)])
+def test_check_region(region, ok):
+    if ok:
+        assert stack_api.check_region(region) == region
+    else:
+        with pytest.raises(ValueError, match="spot_region"):
+            stack_api.check_region(region)
+
+
+@pytest.mark.parametrize("image,ok", [("", True), (None, True), ("ami-12345678", True), ("ami-0123456789abcdef0", True),
+                                      ("ami-123", False), ("ami-0123456789ABCDEF0", False), ("i-12345678", False)])
+def test_check_image_id(image, ok):
+    if ok:
+        stack_api.check_image_id(image)
+    else:
+        with pytest.raises(ValueError, match="spot_image_id"):
+            stack_api.check_image_id(image)
+
+
+def test_check_instance_vars():
+    stack_api.check_instance_vars({"docker_daemon_options": {}})
+    with pytest.raises(ValueError, match="key 'spot_stack' must not start with 'spot_'"):
+        stack_api.check_instance_vars({"spot_stack": "x"})
+    with pytest.raises(ValueError, match="must be a mapping"):
+        stack_api.check_instance_vars(["a"])

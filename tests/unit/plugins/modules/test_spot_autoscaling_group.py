@@ -1,0 +1,197 @@
+"""Unit tests for the spotkit.ec2.spot_autoscaling_group module: what it compares, and which calls it makes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+from ansible_collections.spotkit.ec2.plugins.modules import spot_autoscaling_group as module_under_test
+
+PARAMS = {
+    "name": "spotkit-blog",
+    "state": "present",
+    "launch_template": {"name": "spotkit-blog", "version": "3"},
+    "instance_types": ["t4g.nano", "t4g.micro"],
+    "subnet_ids": ["subnet-b", "subnet-a"],
+    "size": 1,
+    "spot_allocation_strategy": "capacity-optimized",
+    "capacity_rebalance": True,
+    "metrics_collection": True,
+    "tags": {"spotkit:stack": "blog", "Name": "spotkit-blog"},
+    "purge_tags": True,
+    "wait_timeout": 600,
+}
+
+
+def described(**changes):
+    """The group as DescribeAutoScalingGroups returns it when it matches PARAMS."""
+    group = {
+        "AutoScalingGroupName": "spotkit-blog",
+        "MinSize": 1, "MaxSize": 1, "DesiredCapacity": 1,
+        "DefaultCooldown": 300, "AvailabilityZones": ["eu-west-1a", "eu-west-1b"], "HealthCheckType": "EC2",
+        "CreatedTime": datetime(2026, 1, 1, tzinfo=timezone.utc),
+        # AWS keeps its own order of subnets, and adds fields of its own.
+        "VPCZoneIdentifier": "subnet-a,subnet-b",
+        "CapacityRebalance": True,
+        "MixedInstancesPolicy": {
+            "LaunchTemplate": {
+                "LaunchTemplateSpecification": {"LaunchTemplateId": "lt-1", "LaunchTemplateName": "spotkit-blog", "Version": "3"},
+                "Overrides": [{"InstanceType": "t4g.nano"}, {"InstanceType": "t4g.micro"}],
+            },
+            "InstancesDistribution": {
+                "OnDemandAllocationStrategy": "prioritized", "OnDemandBaseCapacity": 0,
+                "OnDemandPercentageAboveBaseCapacity": 0, "SpotAllocationStrategy": "capacity-optimized",
+            },
+        },
+        "EnabledMetrics": [{"Metric": m, "Granularity": "1Minute"} for m in module_under_test.GROUP_METRICS],
+        "Tags": [
+            {"ResourceId": "spotkit-blog", "ResourceType": "auto-scaling-group", "Key": "spotkit:stack", "Value": "blog", "PropagateAtLaunch": True},
+            {"ResourceId": "spotkit-blog", "ResourceType": "auto-scaling-group", "Key": "Name", "Value": "spotkit-blog", "PropagateAtLaunch": True},
+        ],
+        "Instances": [],
+    }
+    group.update(changes)
+    return group
+
+
+class FakeModule:
+    def __init__(self, check_mode=False, **params):
+        self.params = dict(PARAMS, **params)
+        self.check_mode = check_mode
+        self._diff = True
+
+    def fail_json(self, **kwargs):
+        raise AssertionError(kwargs)
+
+
+@pytest.fixture
+def clients():
+    """Stubbed autoscaling and ec2 clients: every call must be announced, and all must be made."""
+    made = {}
+    stubbers = []
+    for service in ("autoscaling", "ec2"):
+        client = boto3.client(service, region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
+        stubber = Stubber(client)
+        stubber.activate()
+        stubbers.append(stubber)
+        made[service] = (RetryingBotoClientWrapper(client, AWSRetry.jittered_backoff(retries=1)), stubber)
+    yield made
+    for stubber in stubbers:
+        stubber.assert_no_pending_responses()
+
+
+def test_a_matching_group_compares_equal_despite_aws_order_and_extra_fields():
+    assert module_under_test.comparable(described()) == module_under_test.comparable(module_under_test.desired_config(PARAMS))
+
+
+@pytest.mark.parametrize("changes", [
+    {"MaxSize": 2},
+    {"VPCZoneIdentifier": "subnet-a"},
+    {"CapacityRebalance": False},
+    {"MixedInstancesPolicy": {"LaunchTemplate": {"LaunchTemplateSpecification": {"LaunchTemplateName": "spotkit-blog", "Version": "2"},
+                                                 "Overrides": [{"InstanceType": "t4g.nano"}, {"InstanceType": "t4g.micro"}]},
+                              "InstancesDistribution": {"OnDemandBaseCapacity": 0, "OnDemandPercentageAboveBaseCapacity": 0,
+                                                        "SpotAllocationStrategy": "capacity-optimized"}}},
+])
+def test_a_difference_in_an_owned_setting_is_seen(changes):
+    assert module_under_test.comparable(described(**changes)) != module_under_test.comparable(module_under_test.desired_config(PARAMS))
+
+
+def test_tag_changes():
+    current = described()["Tags"]
+    assert module_under_test.tag_changes(current, PARAMS["tags"], True) == ({}, [])
+    assert module_under_test.tag_changes(current, {"spotkit:stack": "blog"}, True) == ({}, ["Name"])
+    assert module_under_test.tag_changes(current, {"spotkit:stack": "blog"}, False) == ({}, [])
+    unpropagated = [dict(tag, PropagateAtLaunch=False) for tag in current]
+    assert module_under_test.tag_changes(unpropagated, PARAMS["tags"], True) == (PARAMS["tags"], [])
+
+
+def test_outdated_instances_trust_the_version_ec2_recorded_on_the_instance():
+    group = described(Instances=[
+        {"InstanceId": "i-old", "LifecycleState": "InService", "LaunchTemplate": {"Version": "3"}},
+        {"InstanceId": "i-new", "LifecycleState": "InService", "LaunchTemplate": {"Version": "3"}},
+        {"InstanceId": "i-gone", "LifecycleState": "Terminating", "LaunchTemplate": {"Version": "1"}},
+        {"InstanceId": "i-untagged", "LifecycleState": "Pending", "LaunchTemplate": {"Version": "2"}},
+    ])
+    launched = {"i-old": "2", "i-new": "3"}
+    assert module_under_test.outdated_instances(group, "3", launched) == ["i-old", "i-untagged"]
+    assert module_under_test.outdated_instances(None, "3", {}) == []
+
+
+def test_creating_a_group_sets_capacity_rebalance_and_metrics(clients):
+    autoscaling, stubber = clients["autoscaling"]
+    desired = module_under_test.desired_config(PARAMS)
+    stubber.add_response("create_auto_scaling_group", {}, dict(
+        AutoScalingGroupName="spotkit-blog", Tags=module_under_test.tag_list("spotkit-blog", PARAMS["tags"]), **desired))
+    stubber.add_response("enable_metrics_collection", {}, {
+        "AutoScalingGroupName": "spotkit-blog", "Metrics": list(module_under_test.GROUP_METRICS), "Granularity": "1Minute"})
+    stubber.add_response("describe_auto_scaling_groups", {"AutoScalingGroups": [described()]},
+                         {"AutoScalingGroupNames": ["spotkit-blog"]})
+    result = module_under_test.ensure_present(FakeModule(), autoscaling, clients["ec2"][0], None)
+    assert result["changed"] is True
+    assert desired["CapacityRebalance"] is True
+    assert desired["MixedInstancesPolicy"]["InstancesDistribution"]["OnDemandPercentageAboveBaseCapacity"] == 0
+    assert result["group"]["auto_scaling_group_name"] == "spotkit-blog"
+
+
+def test_a_matching_group_is_left_alone(clients):
+    autoscaling = clients["autoscaling"][0]
+    result = module_under_test.ensure_present(FakeModule(), autoscaling, clients["ec2"][0], described())
+    assert result["changed"] is False
+    assert result["diff"]["before"] == result["diff"]["after"]
+
+
+def test_a_new_template_version_updates_the_group_and_names_the_outdated_instance(clients):
+    autoscaling, stubber = clients["autoscaling"]
+    ec2, ec2_stubber = clients["ec2"]
+    old = described(MixedInstancesPolicy=dict(described()["MixedInstancesPolicy"]))
+    old["MixedInstancesPolicy"]["LaunchTemplate"] = {
+        "LaunchTemplateSpecification": {"LaunchTemplateName": "spotkit-blog", "Version": "2"},
+        "Overrides": [{"InstanceType": "t4g.nano"}, {"InstanceType": "t4g.micro"}],
+    }
+    stubber.add_response("update_auto_scaling_group", {}, dict(
+        AutoScalingGroupName="spotkit-blog", **module_under_test.desired_config(PARAMS)))
+    instances = [{"InstanceId": "i-0123456789abcdef0", "LifecycleState": "InService", "AvailabilityZone": "eu-west-1a",
+                  "HealthStatus": "Healthy", "ProtectedFromScaleIn": False,
+                  "LaunchTemplate": {"LaunchTemplateName": "spotkit-blog", "Version": "3"}}]
+    stubber.add_response("describe_auto_scaling_groups", {"AutoScalingGroups": [described(Instances=instances)]},
+                         {"AutoScalingGroupNames": ["spotkit-blog"]})
+    ec2_stubber.add_response("describe_instances", {"Reservations": [{"Instances": [{
+        "InstanceId": "i-0123456789abcdef0", "Tags": [{"Key": "aws:ec2launchtemplate:version", "Value": "2"}]}]}]},
+        {"InstanceIds": ["i-0123456789abcdef0"]})
+    result = module_under_test.ensure_present(FakeModule(), autoscaling, ec2, old)
+    assert result["changed"] is True
+    assert result["diff"]["before"]["launch_template_version"] == "2"
+    assert result["diff"]["after"]["launch_template_version"] == "3"
+    assert result["outdated_instances"] == ["i-0123456789abcdef0"]
+
+
+def test_check_mode_makes_no_call(clients):
+    autoscaling = clients["autoscaling"][0]
+    assert module_under_test.ensure_present(FakeModule(check_mode=True), autoscaling, clients["ec2"][0], None)["changed"]
+    changed = described(MaxSize=3, Tags=[], EnabledMetrics=[])
+    assert module_under_test.ensure_present(FakeModule(check_mode=True), autoscaling, clients["ec2"][0], changed)["changed"]
+    assert module_under_test.ensure_absent(FakeModule(check_mode=True, state="absent"), autoscaling, described())["changed"]
+
+
+def test_missing_metrics_and_tags_are_added(clients):
+    autoscaling, stubber = clients["autoscaling"]
+    stubber.add_response("enable_metrics_collection", {}, {
+        "AutoScalingGroupName": "spotkit-blog", "Metrics": list(module_under_test.GROUP_METRICS), "Granularity": "1Minute"})
+    stubber.add_response("create_or_update_tags", {}, {"Tags": module_under_test.tag_list("spotkit-blog", {"Name": "spotkit-blog"})})
+    stubber.add_response("describe_auto_scaling_groups", {"AutoScalingGroups": [described()]}, {"AutoScalingGroupNames": ["spotkit-blog"]})
+    group = described(EnabledMetrics=[], Tags=described()["Tags"][:1])
+    assert module_under_test.ensure_present(FakeModule(), autoscaling, clients["ec2"][0], group)["changed"]
+
+
+def test_deleting_forces_out_the_instances_and_waits_for_the_group_to_go(clients):
+    autoscaling, stubber = clients["autoscaling"]
+    stubber.add_response("delete_auto_scaling_group", {}, {"AutoScalingGroupName": "spotkit-blog", "ForceDelete": True})
+    stubber.add_response("describe_auto_scaling_groups", {"AutoScalingGroups": []}, {"AutoScalingGroupNames": ["spotkit-blog"]})
+    result = module_under_test.ensure_absent(FakeModule(state="absent"), autoscaling, described())
+    assert result["changed"] is True
+    assert module_under_test.ensure_absent(FakeModule(state="absent"), autoscaling, None)["changed"] is False

@@ -1,0 +1,126 @@
+"""Unit tests for the spotkit.ec2.stack_info module's look-ups, on stubbed AWS clients."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+from ansible_collections.spotkit.ec2.plugins.modules import stack_info
+
+
+@pytest.fixture
+def stub():
+    """stub(service) -> (client wrapped as the module wraps it, stubber); every announced call must be made."""
+    stubbers = []
+
+    def make(service):
+        client = boto3.client(service, region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
+        stubber = Stubber(client)
+        stubber.activate()
+        stubbers.append(stubber)
+        return RetryingBotoClientWrapper(client, AWSRetry.jittered_backoff(retries=1)), stubber
+
+    yield make
+    for stubber in stubbers:
+        stubber.assert_no_pending_responses()
+
+
+def test_caller_gives_account_and_partition(stub):
+    sts, stubber = stub("sts")
+    stubber.add_response("get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws-cn:iam::123456789012:user/ci", "UserId": "x"})
+    assert stack_info.caller(sts) == ("123456789012", "aws-cn")
+
+
+def test_default_subnets_and_their_vpc(stub):
+    ec2, stubber = stub("ec2")
+    stubber.add_response("describe_subnets", {"Subnets": [{"SubnetId": "subnet-b", "VpcId": "vpc-1"}, {"SubnetId": "subnet-a", "VpcId": "vpc-1"}]},
+                         {"Filters": [{"Name": "default-for-az", "Values": ["true"]}]})
+    stubber.add_response("describe_subnets", {"Subnets": []}, {"Filters": [{"Name": "default-for-az", "Values": ["true"]}]})
+    assert stack_info.default_subnets(ec2) == ("vpc-1", ["subnet-a", "subnet-b"])
+    assert stack_info.default_subnets(ec2) == ("", [])
+
+
+def test_image_reports_architecture_and_root_volume_and_nothing_for_an_unknown_id(stub):
+    ec2, stubber = stub("ec2")
+    found = {"ImageId": "ami-12345678", "Architecture": "arm64", "RootDeviceName": "/dev/xvda",
+             "BlockDeviceMappings": [{"DeviceName": "/dev/xvdb", "Ebs": {"VolumeSize": 100}},
+                                     {"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8}}]}
+    stubber.add_response("describe_images", {"Images": [found]}, {"Filters": [{"Name": "image-id", "Values": ["ami-12345678"]}]})
+    stubber.add_response("describe_images", {"Images": []}, {"Filters": [{"Name": "image-id", "Values": ["ami-00000000"]}]})
+    assert stack_info.image(ec2, "ami-12345678") == {
+        "image_id": "ami-12345678", "architecture": "arm64", "root_device_name": "/dev/xvda", "root_volume_size": 8,
+    }
+    assert stack_info.image(ec2, "ami-00000000") == {}
+
+
+def test_a_missing_parameter_is_an_empty_value(stub):
+    ssm, stubber = stub("ssm")
+    stubber.add_response("get_parameter", {"Parameter": {"Name": "/p", "Value": "ami-12345678"}}, {"Name": "/p"})
+    stubber.add_client_error("get_parameter", service_error_code="ParameterNotFound", expected_params={"Name": "/q"})
+    assert stack_info.parameter_value(ssm, "/p") == "ami-12345678"
+    assert stack_info.parameter_value(ssm, "/q") == ""
+
+
+def test_only_a_public_zone_of_exactly_that_name_is_found(stub):
+    route53, stubber = stub("route53")
+    zones = [
+        {"Id": "/hostedzone/ZPRIVATE", "Name": "example.com.", "CallerReference": "a", "Config": {"PrivateZone": True}},
+        {"Id": "/hostedzone/ZPUBLIC", "Name": "example.com.", "CallerReference": "b", "Config": {"PrivateZone": False}},
+        {"Id": "/hostedzone/ZOTHER", "Name": "example.net.", "CallerReference": "c", "Config": {"PrivateZone": False}},
+    ]
+    page = {"HostedZones": zones, "IsTruncated": False, "MaxItems": "100"}
+    stubber.add_response("list_hosted_zones_by_name", page, {"DNSName": "example.com."})
+    stubber.add_response("list_hosted_zones_by_name", page, {"DNSName": "example.org."})
+    assert stack_info.public_zone(route53, "Example.com.") == {"id": "ZPUBLIC", "name": "example.com"}
+    assert stack_info.public_zone(route53, "example.org") == {}
+
+
+def test_addresses_and_security_groups_are_found_by_the_stack_tag(stub):
+    ec2, stubber = stub("ec2")
+    by_tag = [{"Name": "tag:spotkit:stack", "Values": ["blog"]}]
+    stubber.add_response("describe_addresses", {"Addresses": [
+        {"AllocationId": "eipalloc-1", "PublicIp": "198.51.100.7", "InstanceId": "i-1", "AssociationId": "eipassoc-1"},
+        {"AllocationId": "eipalloc-2", "PublicIp": "198.51.100.8"},
+    ]}, {"Filters": by_tag})
+    stubber.add_response("describe_security_groups", {"SecurityGroups": [{"GroupId": "sg-1", "GroupName": "spotkit-blog"}]},
+                         {"Filters": by_tag})
+    assert stack_info.addresses(ec2, "blog") == [
+        {"allocation_id": "eipalloc-1", "public_ip": "198.51.100.7", "instance_id": "i-1", "association_id": "eipassoc-1"},
+        {"allocation_id": "eipalloc-2", "public_ip": "198.51.100.8", "instance_id": "", "association_id": ""},
+    ]
+    assert stack_info.security_groups(ec2, "blog") == [{"group_id": "sg-1", "group_name": "spotkit-blog"}]
+
+
+def test_log_groups_are_found_by_prefix_with_retention_and_tags(stub):
+    logs, stubber = stub("logs")
+    stubber.add_response("describe_log_groups", {"logGroups": [
+        {"logGroupName": "/spotkit/blog/blog", "retentionInDays": 90}, {"logGroupName": "/spotkit/blog/system"},
+    ]}, {"logGroupNamePrefix": "/spotkit/blog/"})
+    stubber.add_response("list_tags_log_group", {"tags": {"spotkit:stack": "blog"}}, {"logGroupName": "/spotkit/blog/blog"})
+    stubber.add_response("list_tags_log_group", {}, {"logGroupName": "/spotkit/blog/system"})
+    assert stack_info.log_groups(logs, "blog") == [
+        {"name": "/spotkit/blog/blog", "retention_in_days": 90, "tags": {"spotkit:stack": "blog"}},
+        {"name": "/spotkit/blog/system", "retention_in_days": None, "tags": {}},
+    ]
+
+
+def test_launch_template_tags_come_from_describe_tags(stub):
+    ec2, stubber = stub("ec2")
+    by_stack = [{"Name": "resource-type", "Values": ["launch-template"]}, {"Name": "key", "Values": ["spotkit:stack"]},
+                {"Name": "value", "Values": ["blog"]}]
+    stubber.add_response("describe_tags", {"Tags": [{"ResourceId": "lt-1", "Key": "spotkit:stack", "Value": "blog"}]}, {"Filters": by_stack})
+    stubber.add_response("describe_tags", {"Tags": [{"ResourceId": "lt-1", "Key": "spotkit:stack", "Value": "blog"},
+                                                    {"ResourceId": "lt-1", "Key": "Name", "Value": "spotkit-blog"}]},
+                         {"Filters": [{"Name": "resource-id", "Values": ["lt-1"]}]})
+    stubber.add_response("describe_tags", {"Tags": []}, {"Filters": by_stack})
+    assert stack_info.launch_template_tags(ec2, "blog") == {"spotkit:stack": "blog", "Name": "spotkit-blog"}
+    assert stack_info.launch_template_tags(ec2, "blog") == {}
+
+
+def test_parameters_under_the_stack_path(stub):
+    ssm, stubber = stub("ssm")
+    stubber.add_response("describe_parameters", {"Parameters": [{"Name": "/spotkit/blog/env", "Version": 3}]},
+                         {"ParameterFilters": [{"Key": "Path", "Option": "Recursive", "Values": ["/spotkit/blog"]}]})
+    assert stack_info.parameters(ssm, "blog") == [{"name": "/spotkit/blog/env", "version": 3}]

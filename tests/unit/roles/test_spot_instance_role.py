@@ -1,0 +1,72 @@
+"""The spot_instance role's contract: defaults, argument spec, the stack API document, the inventories."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.spotkit.ec2.plugins.filter.stack_errors import stack_errors
+
+REPO = Path(__file__).resolve().parents[3]
+ROLE = REPO / "roles" / "spot_instance"
+SPEC = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+# Variables whose default is a template in defaults/main.yml, which the spec cannot hold.
+TEMPLATED = {"spot_instance_endpoint_url": "{{ spot_endpoint_url }}"}
+
+
+def test_the_spec_covers_every_default_and_only_defaults_and_required_variables():
+    required = {name for name, option in SPEC.items() if option.get("required")}
+    assert required == {"spot_region", "spot_services"}
+    assert set(SPEC) == set(DEFAULTS) | required
+    assert not required & set(DEFAULTS)
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULTS))
+def test_spec_defaults_match_the_role_defaults(name):
+    if name in TEMPLATED:
+        assert DEFAULTS[name] == TEMPLATED[name]
+        assert "default" not in SPEC[name]
+    else:
+        assert SPEC[name]["default"] == DEFAULTS[name]
+
+
+def test_stack_api_document_matches_the_spec():
+    spec = importlib.util.spec_from_file_location("stack_api_doc", REPO / "scripts" / "stack-api-doc.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    assert generator.render() in (REPO / "docs" / "stack-api.md").read_text(), "run scripts/stack-api-doc.py --write"
+
+
+def inventory_stacks(directory):
+    """{stack: variables} of an inventory directory: role defaults, then group_vars, then host variables."""
+    hosts = {}
+    for path in sorted(directory.glob("*.yml")):
+        group = yaml.safe_load(path.read_text())["spot_stacks"]
+        shared = group.get("vars", {})
+        for name, variables in group["hosts"].items():
+            hosts[name] = dict(shared, **(variables or {}))
+    group_vars = directory / "group_vars" / "spot_stacks.yml"
+    for name in hosts:
+        stack = dict(DEFAULTS)
+        if group_vars.exists():
+            stack.update(yaml.safe_load(group_vars.read_text()))
+        host_vars = directory / "host_vars" / ("%s.yml" % name)
+        if host_vars.exists():
+            stack.update(yaml.safe_load(host_vars.read_text()))
+        stack.update(hosts[name])
+        hosts[name] = stack
+    return hosts
+
+
+@pytest.mark.parametrize("inventory,stacks", [("example", {"blog", "uptime"}), ("sandbox", {"sandbox"})])
+def test_the_shipped_inventories_are_valid_stacks(inventory, stacks):
+    found = inventory_stacks(REPO / "inventory" / inventory)
+    assert set(found) == stacks
+    for name, variables in found.items():
+        assert stack_errors(variables, name) == [], name
+        unknown = set(variables) - set(SPEC)
+        assert not unknown, (name, unknown)
