@@ -2,6 +2,7 @@
 
 The sandbox and the tests use it where no AWS account exists. It listens only on the addresses
 given (loopback, and the Docker bridge gateway so that containers reach it), never on all of them.
+moto_gaps.py adds the few calls that provisioning and teardown make and moto lacks.
 
     python aws_emulator.py --listen 127.0.0.1:4566 --listen 172.17.0.1:4566
 """
@@ -13,23 +14,9 @@ import signal
 import sys
 import threading
 
-from moto.ec2.models.launch_templates import LaunchTemplateVersion
-from moto.ec2.utils import parse_user_data
 from moto.server import ThreadedMotoServer
 
-
-def keep_launch_template_user_data_encoded():
-    """moto 5.2 stores the UserData of CreateLaunchTemplateVersion as a plain string, unlike that of
-    CreateLaunchTemplate, and its Auto Scaling then fails (HTTP 500) to launch from any version but
-    the first. Store every version's UserData the way the first version's is stored."""
-    original_init = LaunchTemplateVersion.__init__
-
-    def __init__(self, template, number, data, description):
-        if isinstance(data.get("UserData"), str):
-            data = dict(data, UserData=parse_user_data(data["UserData"]))
-        original_init(self, template, number, data, description)
-
-    LaunchTemplateVersion.__init__ = __init__
+import moto_gaps
 
 
 def parse_address(text):
@@ -45,7 +32,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--listen", action="append", type=parse_address, required=True, metavar="HOST:PORT")
     args = parser.parse_args(argv)
-    keep_launch_template_user_data_encoded()
+    moto_gaps.install()
 
     # Every server thread dispatches to moto's process-wide backends, so they share one state.
     servers = [ThreadedMotoServer(ip_address=host, port=port, verbose=False) for host, port in args.listen]
