@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import subprocess
 
-from conftest import (
+from sandbox_e2e import (
     REPO,
     SITE,
     STATE_DIR,
