@@ -39,13 +39,19 @@ def escape_file_name(name):
     return name
 
 
-def downloader(argv):
-    parser = argparse.ArgumentParser(prog="config-downloader")
-    parser.add_argument("--output-dir", required=True)
-    parser.add_argument("--download-source", required=True)
+def _config_tool_parser(prog):
+    """The options config-downloader and config-translator share."""
+    parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--mode", default="ec2")
     parser.add_argument("--config", default="")
     parser.add_argument("--multi-config", default="default", choices=("default", "append", "remove"))
+    return parser
+
+
+def downloader(argv):
+    parser = _config_tool_parser("config-downloader")
+    parser.add_argument("--output-dir", required=True)
+    parser.add_argument("--download-source", required=True)
     args = parser.parse_args(argv)
 
     kind, _sep, location = args.download_source.partition(":")
@@ -120,13 +126,10 @@ def _stand_in_toml(configs, region):
 
 
 def translator(argv):
-    parser = argparse.ArgumentParser(prog="config-translator")
+    parser = _config_tool_parser("config-translator")
     parser.add_argument("--input", default="")
     parser.add_argument("--input-dir", required=True)
     parser.add_argument("--output", required=True)
-    parser.add_argument("--mode", default="ec2")
-    parser.add_argument("--config", default="")
-    parser.add_argument("--multi-config", default="default", choices=("default", "append", "remove"))
     args = parser.parse_args(argv)
 
     paths = _input_files(args.input_dir, args.multi_config)
