@@ -15,9 +15,16 @@ APPLIED = AGENT + "/etc/amazon-cloudwatch-agent.d/file_amazon-cloudwatch-agent.j
 CACHE = "/var/cache/spotkit/cloudwatch-agent"
 RECORDS = "/var/lib/spotkit-test/cloudwatch_agent"
 AWS_FINGERPRINT = "937616F3450B7D806CBD9725D58167303B789C72"
-# molecule.yml: Debian 12 pins the version just before journald support, Debian 13 takes "latest",
+# inventory/host_vars: Debian 12 pins the version just before journald support, Debian 13 takes "latest",
 # the first version with it.
 VERSIONS = {"bookworm": ("1.300069.0b1180", "1.300069.0b1180"), "trixie": ("1.300070.0b1181", "latest")}
+# The bucket's folder for Debian on each architecture: AWS publishes no debian/arm64 package.
+PACKAGE_PATHS = {"x86_64": "debian/amd64", "aarch64": "ubuntu/arm64"}
+# prepare.yml runs the case that inventory/host_vars gives each instance (test_cwagent_failure_case).
+FAILURE_WORDS = {
+    "wrong-key": ["cloudwatch_agent_gpg_fingerprint", AWS_FINGERPRINT, "was not installed"],
+    "bad-signature": ["Bad signature", "BAD signature", "was not installed"],
+}
 
 
 def _version(host):
@@ -60,8 +67,8 @@ def test_the_test_double_is_installed_in_the_version_asked_for(host):
 
 
 def test_the_package_is_the_one_the_local_bucket_serves(host):
-    served = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "cwagent", "bucket", "debian", "amd64",
-                          _bucket_folder(host), "amazon-cloudwatch-agent.deb")
+    served = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "cwagent", "bucket",
+                          PACKAGE_PATHS[host.system_info.arch], _bucket_folder(host), "amazon-cloudwatch-agent.deb")
     with open(served, "rb") as package:
         served_sha256 = hashlib.sha256(package.read()).hexdigest()
     cached = host.file("%s/amazon-cloudwatch-agent-%s.deb" % (CACHE, _bucket_folder(host)))
@@ -122,17 +129,10 @@ def _assert_rsyslog_writes_the_system_log(host):
     assert marker in host.file("/var/log/syslog").content_string
 
 
-# prepare.yml runs one case on each platform.
-FAILURE_CASES = {
-    "bookworm": ("wrong-key", ["cloudwatch_agent_gpg_fingerprint", AWS_FINGERPRINT, "was not installed"]),
-    "trixie": ("bad-signature", ["Bad signature", "BAD signature", "was not installed"]),
-}
-
-
 def test_a_wrong_key_or_a_bad_signature_fails_and_installs_nothing(host):
-    case, words = FAILURE_CASES[host.system_info.codename]
+    case = host.ansible.get_variables()["test_cwagent_failure_case"]
     record = _record(host, case)
-    for word in words:
+    for word in FAILURE_WORDS[case]:
         assert word in record["message"]
     assert record["package"] == ""
     assert record["agent_dir"] is False
