@@ -104,6 +104,8 @@ def build_policy(stack, region, account, allocation_id, partition="aws", namespa
                  "logs:PutRetentionPolicy"],
                 [log_groups, log_groups + ":log-stream:*"],
             ),
+            # The agent lists log groups before it sets a retention; DescribeLogGroups takes no narrower resource.
+            _statement("FindLogGroups", ["logs:DescribeLogGroups"], [arn("logs", "log-group:*")]),
             _statement("StackMetrics", ["cloudwatch:PutMetricData"], ["*"],
                        {"StringEquals": {"cloudwatch:namespace": namespace}}),
             # The eip role finds the address, and amazon.aws.ec2_eip looks the instance up before associating.

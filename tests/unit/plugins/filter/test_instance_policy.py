@@ -29,6 +29,13 @@ def test_every_statement_is_scoped_to_the_stack():
     assert by_sid["ReadStackParameters"]["Resource"] == ["arn:aws:ssm:eu-west-1:123456789012:parameter/spotkit/blog/*"]
     assert by_sid["DecryptStackParameters"]["Condition"] == {"StringEquals": {"kms:ViaService": "ssm.eu-west-1.amazonaws.com"}}
     assert by_sid["StackMetrics"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "spotkit"}}
+    # The agent lists log groups before it sets a retention: a read-only action, scoped to log groups.
+    assert by_sid["FindLogGroups"] == {
+        "Sid": "FindLogGroups",
+        "Effect": "Allow",
+        "Action": ["logs:DescribeLogGroups"],
+        "Resource": ["arn:aws:logs:eu-west-1:123456789012:log-group:*"],
+    }
 
 
 def test_no_write_action_is_allowed_on_every_resource_without_a_condition():
