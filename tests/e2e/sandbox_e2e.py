@@ -32,6 +32,8 @@ def ansible_playbook(*args, timeout=1200):
     result = subprocess.run([str(executable), *args], cwd=REPO, env=env, capture_output=True, text=True,
                             timeout=timeout, check=False)
     result.seconds = time.monotonic() - started
+    # The output with the callback's line wrapping undone, for looking up messages.
+    result.flat = " ".join(result.stdout.split())
     if result.returncode != 0:
         pytest.fail("ansible-playbook %s failed (%d):\n%s\n%s" % (" ".join(args), result.returncode,
                                                                   result.stdout[-6000:], result.stderr[-3000:]))

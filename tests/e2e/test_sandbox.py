@@ -39,7 +39,7 @@ def test_from_nothing_site_yml_serves_the_example_blog():
 
     run = ansible_playbook("site.yml")
 
-    assert "blog: http://127.0.0.1:8080/ serves" in run.stdout
+    assert "blog: http://127.0.0.1:8080/ serves" in run.flat
     status, body = http_get(SITE)
     assert status == 200
     assert body == PAGE.read_text()
@@ -84,7 +84,7 @@ def test_drill_replaces_the_instance_which_takes_the_elastic_ip_and_serves(emula
 
     (after,) = instance_ids()
     assert after != before
-    assert "%s was taken away; its replacement %s serves again" % (before, after) in run.stdout
+    assert "%s was taken away; its replacement %s serves again" % (before, after) in run.flat
     assert stack_address(emulator).get("InstanceId") == after
     status, body = http_get(SITE)
     assert status == 200
