@@ -12,6 +12,7 @@ import subprocess
 from sandbox_e2e import (
     REPO,
     SITE,
+    STACK,
     STATE_DIR,
     ansible_playbook,
     http_get,
@@ -90,6 +91,26 @@ def test_drill_replaces_the_instance_which_takes_the_elastic_ip_and_serves(emula
     assert status == 200
     # The replacement pulled the repository as it is now, the e2e commit included.
     assert MARKER in body
+
+
+def test_a_changed_stack_reaches_a_new_instance_through_an_instance_refresh(emulator):
+    (before,) = instance_ids()
+
+    # Changes the user-data: ansible-core from the distribution's packages instead of pip.
+    run = ansible_playbook("site.yml", "-e", "spot_ansible_core_source=distribution")
+
+    (after,) = instance_ids()
+    assert after != before
+    refreshes = emulator("autoscaling").describe_instance_refreshes(AutoScalingGroupName="spotkit-" + STACK)["InstanceRefreshes"]
+    assert [refresh["Status"] for refresh in refreshes] == ["Successful"]
+    assert "blog: http://127.0.0.1:8080/ serves, instance %s, booted" % after in run.flat
+    assert stack_address(emulator).get("InstanceId") == after
+    # The new instance runs the distribution's ansible-core, for its first pull and for the timer's.
+    assert instance_exec(after, "dpkg-query", "--show", "--showformat", "${Status}", "ansible-core").stdout == "install ok installed"
+    assert instance_exec(after, "test", "-e", "/opt/spotkit/venv", check=False).returncode != 0
+    assert "/usr/bin/ansible-pull" in instance_exec(after, "cat", "/usr/local/sbin/spotkit-pull").stdout
+    # site.yml put a snapshot of the checkout on top of the git remote again: the checkout's page.
+    assert http_get(SITE) == (200, PAGE.read_text())
 
 
 def test_teardown_leaves_nothing_behind():

@@ -17,14 +17,17 @@ SANDBOX_DEFAULTS = yaml.safe_load((REPO / "roles" / "sandbox" / "defaults" / "ma
 
 @pytest.fixture(scope="module")
 def user_data(tmp_path_factory):
-    """{(inventory, stack): path} of each shipped inventory's stacks' user-data."""
+    """{(inventory, stack, ansible-core source): path} of each shipped inventory's stacks' user-data."""
     out = tmp_path_factory.mktemp("user-data")
     rendered = {}
     for inventory in ("example", "sandbox"):
-        (out / inventory).mkdir()
-        ansible_playbook("-i", "inventory/" + inventory, "tests/e2e/render_user_data.yml", "-e", "user_data_dir=%s/%s" % (out, inventory))
-        rendered.update({(inventory, path.stem): path for path in sorted((out / inventory).glob("*.yml"))})
-    assert set(rendered) == {("example", "blog"), ("example", "uptime"), ("sandbox", "blog")}
+        for source in ("pip", "distribution"):
+            folder = out / inventory / source
+            folder.mkdir(parents=True)
+            ansible_playbook("-i", "inventory/" + inventory, "tests/e2e/render_user_data.yml",
+                             "-e", "user_data_dir=%s" % folder, "-e", "spot_ansible_core_source=" + source)
+            rendered.update({(inventory, path.stem, source): path for path in sorted(folder.glob("*.yml"))})
+    assert {key[:2] for key in rendered} == {("example", "blog"), ("example", "uptime"), ("sandbox", "blog")}
     return rendered
 
 
@@ -65,8 +68,23 @@ def test_user_data_stays_under_the_2_kb_target(user_data):
         assert path.read_text().startswith("#cloud-config\n"), stack
 
 
+def test_the_ansible_core_source_decides_packages_and_paths(user_data):
+    for (inventory, stack, source), path in user_data.items():
+        cloud_config = yaml.safe_load(path.read_text())
+        first_pull = next(item["content"] for item in cloud_config["write_files"] if item["path"] == "/usr/local/sbin/spotkit-pull")
+        commands = [command[0] for command in cloud_config["runcmd"]]
+        if source == "pip":
+            assert "python3-venv" in cloud_config["packages"] and "ansible-core" not in cloud_config["packages"]
+            assert "/opt/spotkit/venv/bin/pip" in commands
+            assert "/opt/spotkit/venv/bin/ansible-pull" in first_pull
+        else:
+            assert {"ansible-core", "python3-boto3"} <= set(cloud_config["packages"]), (inventory, stack)
+            assert not [command for command in commands if "/opt/spotkit/venv" in command]
+            assert "/usr/bin/ansible-pull" in first_pull and "/opt/spotkit/venv" not in first_pull
+
+
 def test_the_sandbox_serves_what_its_user_data_installs(user_data):
-    runcmd = yaml.safe_load(user_data[("sandbox", "blog")].read_text())["runcmd"]
+    runcmd = yaml.safe_load(user_data[("sandbox", "blog", "pip")].read_text())["runcmd"]
     pip = next(command for command in runcmd if command[0].endswith("/pip"))
     galaxy = next(command for command in runcmd if command[0].endswith("/ansible-galaxy"))
     packages = SANDBOX_DEFAULTS["sandbox_pip_packages"]
