@@ -59,6 +59,12 @@ def test_second_run_changes_nothing():
     assert {host: counts["changed"] for host, counts in totals.items()} == {host: 0 for host in totals}
 
 
+def test_the_timer_leaves_the_revision_the_first_boot_applied_alone():
+    (instance,) = instance_ids()
+    instance_exec(instance, "systemctl", "start", "spotkit-pull.service")
+    assert "nothing to do" in instance_exec(instance, "tail", "-n", "1", "/var/log/spotkit-pull.log").stdout
+
+
 def test_a_commit_in_the_git_remote_reaches_the_instance_on_the_next_timer_run(tmp_path):
     work = tmp_path / "work"
     git = ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@spotkit.invalid"]
