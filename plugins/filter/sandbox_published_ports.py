@@ -16,12 +16,9 @@ description:
   - Returns Docker C(published_ports) entries C(ADDRESS:OUTSIDE:P/PROTOCOL).
   - Bad input raises an error that names the service, the field and the bad value.
 positional: _input, offset
+extends_documentation_fragment:
+  - spotkit.ec2.services
 options:
-  _input:
-    description: The stack's services (the C(spot_services) stack variable).
-    type: list
-    elements: dict
-    required: true
   offset:
     description: Added to each port; the result must stay within 1-65535.
     type: int
