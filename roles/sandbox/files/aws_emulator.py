@@ -2,6 +2,7 @@
 
 The sandbox and the tests use it where no AWS account exists. It listens only on the addresses
 given (loopback, and the Docker bridge gateway so that containers reach it), never on all of them.
+moto_gaps.py adds the few calls that provisioning and teardown make and moto lacks.
 
     python aws_emulator.py --listen 127.0.0.1:4566 --listen 172.17.0.1:4566
 """
@@ -14,6 +15,8 @@ import sys
 import threading
 
 from moto.server import ThreadedMotoServer
+
+import moto_gaps
 
 
 def parse_address(text):
@@ -29,6 +32,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--listen", action="append", type=parse_address, required=True, metavar="HOST:PORT")
     args = parser.parse_args(argv)
+    moto_gaps.install()
 
     # Every server thread dispatches to moto's process-wide backends, so they share one state.
     servers = [ThreadedMotoServer(ip_address=host, port=port, verbose=False) for host, port in args.listen]

@@ -62,7 +62,7 @@ def inventory_stacks(directory):
     return hosts
 
 
-@pytest.mark.parametrize("inventory,stacks", [("example", {"blog", "uptime"}), ("sandbox", {"sandbox"})])
+@pytest.mark.parametrize("inventory,stacks", [("example", {"blog", "uptime"}), ("sandbox", {"blog"})])
 def test_the_shipped_inventories_are_valid_stacks(inventory, stacks):
     found = inventory_stacks(REPO / "inventory" / inventory)
     assert set(found) == stacks

@@ -1,0 +1,179 @@
+"""Figures of a sandbox instance's first boot, measured on the interruption drill's replacement.
+
+    .venv/bin/python benchmarks/sandbox_boot.py
+
+Brings the sandbox up with `ansible-playbook site.yml` unless the site already answers, then runs
+`playbooks/drill.yml` and watches the replacement instance boot. Prints:
+- seconds from the container's start to: cloud-init's hand-off to the first pull (the user-data's
+  packages, virtualenv, wheels and collections done), the first HTTP 200 on the site's port, and
+  ansible-pull done (the end of cloud-init's final stage, whose last command it is);
+- the instance container's peak memory: the cgroup's own peak (page cache included), and the
+  sampled peak of its working set (usage less inactive file cache) and of its RSS; the services'
+  containers, which the instance's Docker puts in cgroups of their own, separately;
+- the user-data's size in bytes;
+- the drill: seconds from the termination to serving again.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SITE = "http://127.0.0.1:8080/"
+LABEL = "spotkit.sandbox"
+CGROUP_MEMORY = Path("/sys/fs/cgroup/memory/docker")
+MIB = 1024 * 1024
+
+
+def run(*command, **options):
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True, **options).stdout
+
+
+def playbook(*args):
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1")
+    return subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, check=True).stdout
+
+
+def serving():
+    try:
+        with urllib.request.urlopen(SITE, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def instances():
+    """{instance id: container id} of the running instance containers."""
+    lines = run("docker", "ps", "--no-trunc", "--filter", "label=%s=instance" % LABEL,
+                "--format", '{{.Label "%s.instance-id"}} {{.ID}}' % LABEL).split("\n")
+    return dict(line.split() for line in lines if line.strip())
+
+
+def memory_stat(container_id):
+    stat = {}
+    try:
+        for line in (CGROUP_MEMORY / container_id / "memory.stat").read_text().splitlines():
+            key, value = line.split()
+            stat[key] = int(value)
+        stat["usage"] = int((CGROUP_MEMORY / container_id / "memory.usage_in_bytes").read_text())
+        stat["max_usage"] = int((CGROUP_MEMORY / container_id / "memory.max_usage_in_bytes").read_text())
+    except (OSError, ValueError):
+        return None
+    return stat
+
+
+class Watcher(threading.Thread):
+    """Samples the replacement's memory and notes its first HTTP 200, until stopped."""
+
+    def __init__(self, old_ids):
+        super().__init__(daemon=True)
+        self.old_ids = set(old_ids)
+        self.stop = threading.Event()
+        self.instance_id = self.container_id = None
+        self.first_200 = None
+        self.peak_working_set = self.peak_rss = self.peak_cgroup = 0
+        self.service_peaks = {}
+
+    def run(self):
+        while not self.stop.is_set():
+            current = instances()
+            new = {iid: cid for iid, cid in current.items() if iid not in self.old_ids}
+            if new and self.container_id is None:
+                self.instance_id, self.container_id = next(iter(new.items()))
+            if self.container_id:
+                self.sample()
+                # The old instance's container is gone once its replacement's exists only.
+                if self.first_200 is None and set(current) == {self.instance_id} and serving():
+                    self.first_200 = time.time()
+            time.sleep(0.5)
+
+    def sample(self):
+        stat = memory_stat(self.container_id)
+        if stat:
+            self.peak_cgroup = max(self.peak_cgroup, stat["max_usage"])
+            self.peak_working_set = max(self.peak_working_set, stat["usage"] - stat.get("total_inactive_file", 0))
+            self.peak_rss = max(self.peak_rss, stat.get("total_rss", 0))
+        inner = subprocess.run(["docker", "exec", "spotkit-sandbox-" + self.instance_id, "docker", "ps", "-q", "--no-trunc"],
+                               capture_output=True, text=True, check=False).stdout.split()
+        for container in inner:
+            stat = memory_stat(container)
+            if stat:
+                self.service_peaks[container] = max(self.service_peaks.get(container, 0), stat["max_usage"])
+
+
+def started_at(container):
+    text = run("docker", "inspect", "--format", "{{.State.StartedAt}}", container).strip()
+    text = re.sub(r"(\.\d{6})\d*Z$", r"\1+00:00", text).replace("Z", "+00:00")
+    return datetime.datetime.fromisoformat(text).timestamp()
+
+
+def in_instance(instance_id, *command):
+    return run("docker", "exec", "spotkit-sandbox-" + instance_id, *command)
+
+
+def boot_times(instance_id):
+    """Wall-clock times of the hand-off to ansible-pull and of cloud-init's end, from the instance."""
+    status = json.loads(in_instance(instance_id, "cat", "/run/cloud-init/status.json"))["v1"]
+    uptime = float(in_instance(instance_id, "cat", "/proc/uptime").split()[0])
+    # status.json counts in seconds since the (shared) kernel booted.
+    boot = time.time() - uptime
+    log = in_instance(instance_id, "cat", "/var/log/cloud-init-output.log")
+    match = re.search(r"^Starting Ansible Pull at (\S+ \S+)$", log, re.MULTILINE)
+    handoff = datetime.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").replace(
+        tzinfo=datetime.timezone.utc).timestamp() if match else None
+    return handoff, boot + status["modules-final"]["finished"]
+
+
+def main():
+    if not serving():
+        print("bringing the sandbox up: ansible-playbook site.yml", flush=True)
+        playbook("site.yml")
+    old = instances()
+    if len(old) != 1:
+        sys.exit("expected one running sandbox instance, found %r" % old)
+
+    watcher = Watcher(old)
+    watcher.start()
+    drill_started = time.time()
+    drill_output = playbook("playbooks/drill.yml")
+    drill_seconds = time.time() - drill_started
+    watcher.stop.set()
+    watcher.join()
+
+    instance_id = watcher.instance_id
+    start = started_at(watcher.container_id)
+    handoff, pull_done = boot_times(instance_id)
+    user_data = REPO / ".sandbox" / "instances" / instance_id / "seed" / "user-data"
+    reported = re.search(r"serves again (\d+) s later", drill_output)
+
+    rows = [
+        ("replacement instance", instance_id),
+        ("container start -> cloud-init hand-off to ansible-pull (s)", "%.1f" % (handoff - start) if handoff else "n/a"),
+        ("container start -> first HTTP 200 (s)", "%.1f" % (watcher.first_200 - start) if watcher.first_200 else "never"),
+        ("container start -> ansible-pull done = cloud-init done (s)", "%.1f" % (pull_done - start)),
+        ("instance container peak memory, cgroup incl. page cache (MiB)", "%.0f" % (watcher.peak_cgroup / MIB)),
+        ("instance container peak working set, sampled (MiB)", "%.0f" % (watcher.peak_working_set / MIB)),
+        ("instance container peak RSS, sampled (MiB)", "%.0f" % (watcher.peak_rss / MIB)),
+        ("service containers' peak memory, cgroup (MiB)", ", ".join("%.0f" % (v / MIB) for v in watcher.service_peaks.values()) or "n/a"),
+        ("user-data size (bytes)", user_data.stat().st_size),
+        ("drill: termination -> serving again, as the drill reports (s)", reported.group(1) if reported else "n/a"),
+        ("drill: playbook wall time (s)", "%.0f" % drill_seconds),
+    ]
+    width = max(len(row[0]) for row in rows)
+    for name, value in rows:
+        print("%-*s  %s" % (width, name, value))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

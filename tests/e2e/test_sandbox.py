@@ -1,0 +1,130 @@
+"""The sandbox end to end, as a user runs it: `ansible-playbook site.yml` from nothing, a second run,
+publishing by git push, the interruption drill, teardown.
+
+The tests run in file order and share one sandbox: each starts where the previous one left off.
+Any sandbox already up on this machine is torn down first.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+from sandbox_e2e import (
+    REPO,
+    SITE,
+    STACK,
+    STATE_DIR,
+    ansible_playbook,
+    http_get,
+    instance_exec,
+    instance_ids,
+    recap,
+    sandbox_containers,
+    stack_address,
+    wait_for,
+)
+
+PAGE = REPO / "examples" / "blog" / "site" / "index.html"
+MARKER = "<!-- published by git push in the end-to-end test -->"
+
+
+def emulator_processes():
+    """Emulator processes started from this checkout."""
+    output = subprocess.run(["pgrep", "-af", "aws_emulator.py"], capture_output=True, text=True, check=False).stdout
+    return [line for line in output.splitlines() if str(REPO) in line]
+
+
+def test_from_nothing_site_yml_serves_the_example_blog():
+    ansible_playbook("playbooks/teardown.yml")
+    assert not STATE_DIR.exists() and not sandbox_containers()
+
+    run = ansible_playbook("site.yml")
+
+    assert "blog: http://127.0.0.1:8080/ serves" in run.flat
+    status, body = http_get(SITE)
+    assert status == 200
+    assert body == PAGE.read_text()
+
+
+def test_elastic_ip_is_associated_with_the_booted_instance(emulator):
+    booted = instance_ids()
+    assert len(booted) == 1
+    assert stack_address(emulator).get("InstanceId") == booted[0]
+
+
+def test_second_run_changes_nothing():
+    run = ansible_playbook("site.yml")
+    totals = recap(run.stdout)
+    assert totals, run.stdout[-3000:]
+    assert {host: counts["changed"] for host, counts in totals.items()} == {host: 0 for host in totals}
+
+
+def test_the_timer_leaves_the_revision_the_first_boot_applied_alone():
+    (instance,) = instance_ids()
+    instance_exec(instance, "systemctl", "start", "spotkit-pull.service")
+    assert "nothing to do" in instance_exec(instance, "tail", "-n", "1", "/var/log/spotkit-pull.log").stdout
+
+
+def test_a_commit_in_the_git_remote_reaches_the_instance_on_the_next_timer_run(tmp_path):
+    work = tmp_path / "work"
+    git = ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@spotkit.invalid"]
+    subprocess.run(["git", "clone", "--quiet", str(STATE_DIR / "repo.git"), str(work)], check=True)
+    page = work / "examples" / "blog" / "site" / "index.html"
+    page.write_text(page.read_text().replace("</body>", MARKER + "\n</body>"))
+    subprocess.run([*git, "-C", str(work), "commit", "--quiet", "-am", "Change the page"], check=True)
+    subprocess.run(["git", "-C", str(work), "push", "--quiet", "origin", "HEAD:main"], check=True)
+    head = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+
+    (instance,) = instance_ids()
+    # What the timer starts when it elapses.
+    instance_exec(instance, "systemctl", "start", "spotkit-pull.service")
+
+    assert MARKER in wait_for(lambda: MARKER in http_get(SITE)[1] and http_get(SITE)[1], timeout=60, what="the new page")
+    assert instance_exec(instance, "cat", "/var/lib/spotkit/pull-applied").stdout.strip() == head
+    assert "applied " + head in instance_exec(instance, "tail", "-n", "3", "/var/log/spotkit-pull.log").stdout
+
+
+def test_drill_replaces_the_instance_which_takes_the_elastic_ip_and_serves(emulator):
+    (before,) = instance_ids()
+
+    run = ansible_playbook("playbooks/drill.yml")
+
+    (after,) = instance_ids()
+    assert after != before
+    assert "%s was taken away; its replacement %s serves again" % (before, after) in run.flat
+    assert stack_address(emulator).get("InstanceId") == after
+    status, body = http_get(SITE)
+    assert status == 200
+    # The replacement pulled the repository as it is now, the e2e commit included.
+    assert MARKER in body
+
+
+def test_a_changed_stack_reaches_a_new_instance_through_an_instance_refresh(emulator):
+    (before,) = instance_ids()
+
+    # Changes the user-data: ansible-core from the distribution's packages instead of pip.
+    run = ansible_playbook("site.yml", "-e", "spot_ansible_core_source=distribution")
+
+    (after,) = instance_ids()
+    assert after != before
+    refreshes = emulator("autoscaling").describe_instance_refreshes(AutoScalingGroupName="spotkit-" + STACK)["InstanceRefreshes"]
+    assert [refresh["Status"] for refresh in refreshes] == ["Successful"]
+    assert "blog: http://127.0.0.1:8080/ serves, instance %s, booted" % after in run.flat
+    assert stack_address(emulator).get("InstanceId") == after
+    # The new instance runs the distribution's ansible-core, for its first pull and for the timer's.
+    assert instance_exec(after, "dpkg-query", "--show", "--showformat", "${Status}", "ansible-core").stdout == "install ok installed"
+    assert instance_exec(after, "test", "-e", "/opt/spotkit/venv", check=False).returncode != 0
+    assert "/usr/bin/ansible-pull" in instance_exec(after, "cat", "/usr/local/sbin/spotkit-pull").stdout
+    # site.yml put a snapshot of the checkout on top of the git remote again: the checkout's page.
+    assert http_get(SITE) == (200, PAGE.read_text())
+
+
+def test_teardown_leaves_nothing_behind():
+    ansible_playbook("playbooks/teardown.yml")
+
+    assert sandbox_containers() == []
+    assert not STATE_DIR.exists()
+    assert emulator_processes() == []
+    assert http_get("http://127.0.0.1:4566/moto-api/")[0] == 0
+    assert http_get("http://127.0.0.1:5001/v2/")[0] == 0
+    assert http_get(SITE)[0] == 0

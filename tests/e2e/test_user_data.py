@@ -1,0 +1,95 @@
+"""The user-data of the example stacks and of the sandbox stack, rendered by the spot_instance role:
+accepted by the real cloud-init of Debian 12 (22.4) and 13 (25.x), and under the 2 KB target."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import yaml
+
+from sandbox_e2e import REPO, ansible_playbook, docker
+
+SUITES = ("bookworm", "trixie")
+TARGET_BYTES = 2048
+SANDBOX_DEFAULTS = yaml.safe_load((REPO / "roles" / "sandbox" / "defaults" / "main.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def user_data(tmp_path_factory):
+    """{(inventory, stack, ansible-core source): path} of each shipped inventory's stacks' user-data."""
+    out = tmp_path_factory.mktemp("user-data")
+    rendered = {}
+    for inventory in ("example", "sandbox"):
+        for source in ("pip", "distribution"):
+            folder = out / inventory / source
+            folder.mkdir(parents=True)
+            ansible_playbook("-i", "inventory/" + inventory, "tests/e2e/render_user_data.yml",
+                             "-e", "user_data_dir=%s" % folder, "-e", "spot_ansible_core_source=" + source)
+            rendered.update({(inventory, path.stem, source): path for path in sorted(folder.glob("*.yml"))})
+    assert {key[:2] for key in rendered} == {("example", "blog"), ("example", "uptime"), ("sandbox", "blog")}
+    return rendered
+
+
+@pytest.fixture(scope="module", params=SUITES)
+def instance_image(request):
+    """The sandbox's instance image of a Debian release (what Debian's cloud images hold), built if missing."""
+    image = "spotkit-instance:" + request.param
+    if docker("image", "inspect", image, check=False).returncode != 0:
+        docker("build", "--quiet", "--build-arg", "BASE=debian:" + request.param, "-t", image,
+               str(REPO / "roles" / "sandbox" / "files" / "instance"))
+    return image
+
+
+def schema_check(image, path):
+    return subprocess.run(["docker", "run", "--rm", "-v", "%s:/user-data:ro" % path, image,
+                           "cloud-init", "schema", "--config-file", "/user-data"],
+                          capture_output=True, text=True, check=False, timeout=120)
+
+
+def test_cloud_init_accepts_each_stacks_user_data(user_data, instance_image):
+    for stack, path in user_data.items():
+        result = schema_check(instance_image, path)
+        assert result.returncode == 0, (stack, result.stdout, result.stderr)
+        assert "Valid" in result.stdout, (stack, result.stdout)
+
+
+def test_cloud_init_refuses_a_broken_user_data(tmp_path, instance_image):
+    # The check above can fail: cloud-init refuses a runcmd that is not a list.
+    broken = tmp_path / "broken.yml"
+    broken.write_text("#cloud-config\nruncmd: 5\n")
+    assert schema_check(instance_image, broken).returncode != 0
+
+
+def test_user_data_stays_under_the_2_kb_target(user_data):
+    for stack, path in user_data.items():
+        size = len(path.read_bytes())
+        assert size < TARGET_BYTES, (stack, size)
+        assert path.read_text().startswith("#cloud-config\n"), stack
+
+
+def test_the_ansible_core_source_decides_packages_and_paths(user_data):
+    for (inventory, stack, source), path in user_data.items():
+        cloud_config = yaml.safe_load(path.read_text())
+        first_pull = next(item["content"] for item in cloud_config["write_files"] if item["path"] == "/usr/local/sbin/spotkit-pull")
+        commands = [command[0] for command in cloud_config["runcmd"]]
+        if source == "pip":
+            assert "python3-venv" in cloud_config["packages"] and "ansible-core" not in cloud_config["packages"]
+            assert "/opt/spotkit/venv/bin/pip" in commands
+            assert "/opt/spotkit/venv/bin/ansible-pull" in first_pull
+        else:
+            assert {"ansible-core", "python3-boto3"} <= set(cloud_config["packages"]), (inventory, stack)
+            assert not [command for command in commands if "/opt/spotkit/venv" in command]
+            assert "/usr/bin/ansible-pull" in first_pull and "/opt/spotkit/venv" not in first_pull
+
+
+def test_the_sandbox_serves_what_its_user_data_installs(user_data):
+    runcmd = yaml.safe_load(user_data[("sandbox", "blog", "pip")].read_text())["runcmd"]
+    pip = next(command for command in runcmd if command[0].endswith("/pip"))
+    galaxy = next(command for command in runcmd if command[0].endswith("/ansible-galaxy"))
+    packages = SANDBOX_DEFAULTS["sandbox_pip_packages"]
+    # Wheels for exactly these packages, from the directory the sandbox mounts.
+    assert pip[-len(packages):] == packages
+    assert pip[2:-len(packages)] == ["--no-index", "--find-links", "/srv/spotkit/wheels"]
+    assert galaxy[5:] == ["/srv/spotkit/collections/%s.tar.gz" % name.replace(".", "-")
+                          for name in SANDBOX_DEFAULTS["sandbox_collections"]]

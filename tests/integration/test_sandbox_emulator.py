@@ -1,0 +1,99 @@
+"""The calls that the sandbox's AWS emulator adds to moto (roles/sandbox/files/moto_gaps.py), asked
+of the emulator directly, without the integration tests' proxy in front of it."""
+
+from __future__ import annotations
+
+import base64
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import CREDENTIALS
+
+NAME = "spotkit-emulator-test"
+
+
+@pytest.fixture()
+def clients(aws):
+    aws.reset()
+
+    def client(service):
+        return boto3.client(service, endpoint_url=aws.emulator_url, region_name="eu-west-1",
+                            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+
+    return client("ec2"), client("autoscaling")
+
+
+def user_data(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def group_version(version):
+    return {"LaunchTemplate": {"LaunchTemplateSpecification": {"LaunchTemplateName": NAME, "Version": version},
+                               "Overrides": [{"InstanceType": "t3.nano"}, {"InstanceType": "t3.micro"}]}}
+
+
+def instances(autoscaling):
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[NAME])["AutoScalingGroups"][0]
+    return [instance["InstanceId"] for instance in group["Instances"]]
+
+
+def launched_user_data(ec2, instance_id):
+    value = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="userData")["UserData"]["Value"]
+    return base64.b64decode(value).decode()
+
+
+def test_a_group_launches_from_a_later_template_version_with_its_user_data(clients):
+    ec2, autoscaling = clients
+    ec2.create_launch_template(LaunchTemplateName=NAME, LaunchTemplateData={"ImageId": "ami-12c6146b", "UserData": user_data("one")})
+    ec2.create_launch_template_version(LaunchTemplateName=NAME, LaunchTemplateData={"ImageId": "ami-12c6146b", "UserData": user_data("two")})
+    autoscaling.create_auto_scaling_group(AutoScalingGroupName=NAME, MinSize=1, MaxSize=1, DesiredCapacity=1,
+                                          AvailabilityZones=["eu-west-1a"], MixedInstancesPolicy=group_version("2"))
+    (instance,) = instances(autoscaling)
+    assert launched_user_data(ec2, instance) == "two"
+
+
+def test_instance_refresh_replaces_only_outdated_instances(clients):
+    ec2, autoscaling = clients
+    ec2.create_launch_template(LaunchTemplateName=NAME, LaunchTemplateData={"ImageId": "ami-12c6146b", "UserData": user_data("one")})
+    autoscaling.create_auto_scaling_group(AutoScalingGroupName=NAME, MinSize=1, MaxSize=1, DesiredCapacity=1,
+                                          AvailabilityZones=["eu-west-1a"], MixedInstancesPolicy=group_version("1"))
+    (first,) = instances(autoscaling)
+
+    unchanged = autoscaling.start_instance_refresh(AutoScalingGroupName=NAME)["InstanceRefreshId"]
+    assert instances(autoscaling) == [first]
+
+    ec2.create_launch_template_version(LaunchTemplateName=NAME, LaunchTemplateData={"ImageId": "ami-12c6146b", "UserData": user_data("two")})
+    autoscaling.update_auto_scaling_group(AutoScalingGroupName=NAME, MixedInstancesPolicy=group_version("2"))
+    replacing = autoscaling.start_instance_refresh(AutoScalingGroupName=NAME, Preferences={"MinHealthyPercentage": 100})["InstanceRefreshId"]
+
+    (second,) = instances(autoscaling)
+    assert second != first
+    assert launched_user_data(ec2, second) == "two"
+    state = ec2.describe_instances(InstanceIds=[first])["Reservations"][0]["Instances"][0]["State"]["Name"]
+    assert state == "terminated"
+    refreshes = autoscaling.describe_instance_refreshes(AutoScalingGroupName=NAME)["InstanceRefreshes"]
+    assert [(r["InstanceRefreshId"], r["Status"], r["PercentageComplete"]) for r in refreshes] == [
+        (replacing, "Successful", 100), (unchanged, "Successful", 100)]
+    assert refreshes[0]["Preferences"]["MinHealthyPercentage"] == 100
+
+
+def test_delete_launch_template_versions_keeps_the_default(clients):
+    ec2, _autoscaling = clients
+    ec2.create_launch_template(LaunchTemplateName=NAME, LaunchTemplateData={"ImageId": "ami-12c6146b"})
+    for _version in (2, 3):
+        ec2.create_launch_template_version(LaunchTemplateName=NAME, LaunchTemplateData={"ImageId": "ami-12c6146b"})
+
+    result = ec2.delete_launch_template_versions(LaunchTemplateName=NAME, Versions=["1", "2", "9"])
+
+    assert [item["VersionNumber"] for item in result["SuccessfullyDeletedLaunchTemplateVersions"]] == [2]
+    assert {item["VersionNumber"]: item["ResponseError"]["Code"] for item in result["UnsuccessfullyDeletedLaunchTemplateVersions"]} == {
+        1: "launchTemplateVersionIsDefaultVersion", 9: "launchTemplateVersionDoesNotExist"}
+    described = ec2.describe_launch_template_versions(LaunchTemplateName=NAME)["LaunchTemplateVersions"]
+    assert sorted(version["VersionNumber"] for version in described) == [1, 3]
+    with pytest.raises(ClientError, match="VersionNotFound"):
+        ec2.describe_launch_template_versions(LaunchTemplateName=NAME, Versions=["2"])
+    ec2.delete_launch_template(LaunchTemplateName=NAME)
+    assert ec2.describe_launch_templates()["LaunchTemplates"] == []
