@@ -1,0 +1,88 @@
+"""playbooks/pull.yml, run by ansible-pull on a fresh container, left the instance serving, its
+address attached, its env in the container only, the agent running and the periodic pull armed."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import boto3
+import pytest
+
+PULL = "ANSIBLE_COLLECTIONS_PATH=/opt/spotkit/collections /opt/spotkit/venv/bin/ansible-playbook -i localhost,"
+
+
+@pytest.fixture(name="state")
+def fixture_state():
+    """What prepare.yml set up: the stack, its instance and address, the env it stored."""
+    with open(os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "pull.json"), encoding="utf-8") as stream:
+        return json.load(stream)
+
+
+@pytest.fixture(name="secret")
+def fixture_secret(state):
+    return state["env"]["blog"]["SPOTKIT_TEST_SECRET"]
+
+
+def test_site_serves_the_example_blog(host):
+    page = host.check_output(
+        "python3 -c 'import urllib.request; print(urllib.request.urlopen(\"http://127.0.0.1/\", timeout=10).read().decode())'"
+    )
+    assert "<title>Notes from a spot instance" in page
+
+
+def test_site_service_is_enabled_and_running(host):
+    unit = host.service("spotkit-blog.service")
+    assert unit.is_enabled
+    assert unit.is_running
+
+
+def test_address_is_on_the_instance_cloud_init_names(state):
+    ec2 = boto3.client(
+        "ec2", region_name=state["region"], endpoint_url=state["emulator_url"],
+        aws_access_key_id="molecule", aws_secret_access_key="molecule",
+    )
+    addresses = ec2.describe_addresses(Filters=[{"Name": "tag:spotkit:stack", "Values": [state["stack"]]}])["Addresses"]
+    assert [(a["PublicIp"], a.get("InstanceId")) for a in addresses] == [(state["public_ip"], state["instance_id"])]
+
+
+def test_env_from_ssm_reaches_the_container(host, secret):
+    env = json.loads(host.check_output("docker inspect --format '{{json .Config.Env}}' blog"))
+    assert "SPOTKIT_TEST_SECRET=%s" % secret in env
+
+
+@pytest.mark.parametrize("path", [
+    "/etc/systemd/system/spotkit-blog.service",
+    "/etc/spotkit/stack.json",
+    "/var/log/spotkit-pull.log",
+])
+def test_secret_is_nowhere_else(host, secret, path):
+    assert host.file(path).exists
+    assert secret not in host.file(path).content_string, "%s holds the secret" % path
+
+
+def test_journal_holds_no_secret(host, secret):
+    assert secret not in host.check_output("journalctl --no-pager --output cat")
+
+
+def test_cloudwatch_agent_runs_with_the_stack_config(host, state):
+    assert host.service("amazon-cloudwatch-agent.service").is_running
+    config = json.loads(host.file("/etc/spotkit/amazon-cloudwatch-agent.json").content_string)
+    groups = {item["log_group_name"] for item in config["logs"]["logs_collected"]["files"]["collect_list"]}
+    assert "/spotkit/%s/ansible-pull" % state["stack"] in groups
+    assert "/spotkit/%s/blog" % state["stack"] in groups
+
+
+def test_periodic_pull_is_armed(host):
+    timer = host.service("spotkit-pull.timer")
+    assert timer.is_enabled
+    assert timer.is_running
+
+
+def test_check_mode_on_the_converged_instance_predicts_no_change(host, state):
+    run = host.run("cd %s && %s --check playbooks/pull.yml" % (state["checkout"], PULL))
+    assert run.rc == 0, run.stdout + run.stderr
+    recap = re.search(r"^localhost\s+:\s+ok=\d+\s+changed=(\d+)", run.stdout, re.MULTILINE)
+    assert recap is not None, run.stdout
+    assert recap.group(1) == "0", run.stdout
