@@ -47,18 +47,17 @@ def measured_pull(container, *args):
     if not result.stdout.strip():
         sys.exit("measure_tree.py printed nothing (exit %d):\n%s" % (result.returncode, result.stderr[-3000:]))
     figures = json.loads(result.stdout.strip().splitlines()[-1])
-    recaps = RECAP.findall(result.stdout)
+    del figures["command"]
+    if figures["returncode"] != 0:
+        sys.exit("the pull run failed (exit %s):\n%s" % (figures["returncode"], result.stdout[-3000:]))
     if args:
         # The timer's tick: with no new commit it runs no play, so there is no recap.
-        if figures["returncode"] != 0:
-            sys.exit("the pull run failed (exit %s):\n%s" % (figures["returncode"], result.stdout[-3000:]))
-        del figures["command"]
         return figures
-    if figures["returncode"] != 0 or not recaps:
-        sys.exit("the pull run failed (exit %s):\n%s" % (figures["returncode"], result.stdout[-3000:]))
+    recaps = RECAP.findall(result.stdout)
+    if not recaps:
+        sys.exit("the pull run printed no play recap:\n%s" % result.stdout[-3000:])
     changed, unreachable, failed = (int(value) for value in recaps[-1])
     figures.update(changed=changed, unreachable=unreachable, failed=failed)
-    del figures["command"]
     return figures
 
 
