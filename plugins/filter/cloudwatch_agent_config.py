@@ -85,27 +85,25 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.spotkit.ec2.plugins.module_utils.stack_api import (
+from ansible_collections.spotkit.ec2.plugins.module_utils._stack import (
     DEFAULT_LOG_RETENTION_DAYS,
+    METRICS_NAMESPACE,
+    SYSTEM_LOG,
     check_name,
+    check_region,
     check_retention,
-    check_services,
+    check_service_names,
+    log_group,
 )
 
-# The log group of the system log; stack_api reserves the name, so no service can take it.
-SYSTEM_LOG = "system"
 STACK_DIMENSION = "Stack"
 INSTANCE_STREAM = "{instance_id}"
-
-
-def _log_group(stack_name, name):
-    return "/spotkit/%s/%s" % (stack_name, name)
 
 
 def _file_entry(stack_name, name, file_path, retention):
     return {
         "file_path": file_path,
-        "log_group_name": _log_group(stack_name, name),
+        "log_group_name": log_group(stack_name, name),
         "log_stream_name": INSTANCE_STREAM,
         "retention_in_days": retention,
     }
@@ -145,7 +143,7 @@ def _logs(services, stack_name, journald, system_log_file, system_log_retention_
         collected["journald"] = {
             "collect_list": [
                 {
-                    "log_group_name": _log_group(stack_name, SYSTEM_LOG),
+                    "log_group_name": log_group(stack_name, SYSTEM_LOG),
                     "log_stream_name": INSTANCE_STREAM,
                     "retention_in_days": system_log_retention_days,
                 }
@@ -195,10 +193,10 @@ def _check_interval(what, value):
 
 def build_config(services, stack_name, region=None, journald=False, system_log_file="/var/log/syslog",
                  system_log_retention_days=DEFAULT_LOG_RETENTION_DAYS, extra_logs=None,
-                 namespace="spotkit", metrics_collection_interval=60):
+                 namespace=METRICS_NAMESPACE, metrics_collection_interval=60):
     """Return the agent configuration; raise ValueError on bad input."""
     check_name("stack_name", stack_name)
-    check_services(services)
+    check_service_names(services)
     check_retention("system_log_retention_days", system_log_retention_days)
     _check_interval("metrics_collection_interval", metrics_collection_interval)
     if not isinstance(namespace, str) or not namespace:
@@ -207,16 +205,14 @@ def build_config(services, stack_name, region=None, journald=False, system_log_f
         raise ValueError("journald must be true or false; got %r" % (journald,))
     if not journald and (not isinstance(system_log_file, str) or not system_log_file.startswith("/")):
         raise ValueError("system_log_file must be an absolute path; got %r" % (system_log_file,))
-    # check_services() already refused service names that are reserved, "system" among them.
+    # check_service_names() already refused service names that are reserved, "system" among them.
     taken = {service["name"] for service in services} | {SYSTEM_LOG}
     extra_logs = [] if extra_logs is None else extra_logs
     _check_extra_logs(extra_logs, taken)
 
     agent = {"metrics_collection_interval": metrics_collection_interval}
     if region is not None:
-        if not isinstance(region, str) or not region:
-            raise ValueError("region must be a non-empty string; got %r" % (region,))
-        agent["region"] = region
+        agent["region"] = check_region(region, "region")
     return {
         "agent": agent,
         "metrics": _metrics(stack_name, namespace),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.spotkit.ec2.plugins.filter.stack_errors import stack_errors
+from ansible_collections.spotkit.ec2.plugins.module_utils._stack import plan_stack
 
 REPO = Path(__file__).resolve().parents[3]
 ROLE = REPO / "roles" / "spot_instance"
@@ -67,6 +67,6 @@ def test_the_shipped_inventories_are_valid_stacks(inventory, stacks):
     found = inventory_stacks(REPO / "inventory" / inventory)
     assert set(found) == stacks
     for name, variables in found.items():
-        assert stack_errors(variables, name) == [], name
+        plan_stack(name, variables)
         unknown = set(variables) - set(SPEC)
         assert not unknown, (name, unknown)

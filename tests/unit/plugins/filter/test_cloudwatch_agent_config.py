@@ -182,7 +182,9 @@ BAD = {
     "interval out of range": (
         [BLOG], {"metrics_collection_interval": 0}, r"metrics_collection_interval must be .* got 0"),
     "empty region": (
-        [BLOG], {"region": ""}, r"region must be a non-empty string; got ''"),
+        [BLOG], {"region": ""}, r"region must be an AWS region such as eu-west-1; got ''"),
+    "not a region": (
+        [BLOG], {"region": "eu-west-1.example.com/x"}, r"region must be an AWS region such as eu-west-1; got 'eu-west-1.example.com/x'"),
     "extra log clashes with system log": (
         [BLOG], {"extra_logs": [{"name": "system", "file_path": "/var/log/x.log"}]}, r"extra_logs\[0\]: field 'name' 'system' is already"),
     "extra log clashes with service": (

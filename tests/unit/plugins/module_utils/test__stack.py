@@ -1,4 +1,4 @@
-"""Unit tests for the stack API rules in plugins/module_utils/stack_api.py."""
+"""Unit tests for the rulebook of the stack API, plugins/module_utils/_stack.py: each rule, both sides of it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from importlib import resources
 
 import pytest
 
-from ansible_collections.spotkit.ec2.plugins.module_utils import stack_api
+from ansible_collections.spotkit.ec2.plugins.module_utils import _stack as stack_api
 
 WEB = {"name": "web", "image": "nginx:1", "ports": ["80:80"]}
 
@@ -64,9 +64,25 @@ def test_host_port_22_is_reserved_but_container_port_22_is_not():
     ([], r"at least one service; got \[\]"),
     ("web", "must be a list"),
     ([svc(image="")], "missing required field 'image'"),
-    ([svc(image=["x"])], "field 'image' must be a string"),
-    ([svc(volumes="/a:/b")], "field 'volumes' must be a list of non-empty strings"),
+    ([svc(image=["x"])], "field 'image' must be an image reference"),
+    ([svc(image="blog latest")], "field 'image' must be an image reference such as registry:5000/blog:latest; got 'blog latest'"),
+    ([svc(image="blog:%i")], "got 'blog:%i'"),
+    ([svc(volumes="/a:/b")], "field 'volumes' must be a list of non-empty single-line strings"),
+    ([svc(volumes=["/srv"])], "field 'volumes' items must be 'source:/path' or 'source:/path:options'; got '/srv'"),
+    ([svc(volumes=["/srv:relative"])], "got '/srv:relative'"),
+    ([svc(volumes=["a:/b:ro:x"])], "got 'a:/b:ro:x'"),
     ([svc(command=["run", 3])], "field 'command' must be a list"),
+    ([svc(command="caddy run")], "field 'command' must be a list"),
+    ([svc(command=["two\nlines"])], "field 'command' must be a list of non-empty single-line strings"),
+    ([svc(colour="red")], "unknown field 'colour'; fields: name, image, ports"),
+    ([{"name": "web"}], "missing required field 'image'"),
+    ([{"image": "x"}], r"spot_services\[0\]: missing required field 'name'"),
+    (["web"], r"spot_services\[0\] must be a mapping"),
+    ([svc(name="Web")], "field 'name' must be lowercase"),
+    ([svc(name="syslog")], "field 'name' 'syslog' is reserved"),
+    ([svc(ports=["80"])], "got '80'"),
+    ([svc(env={"A": "two\nlines"})], "variable A must be a single line"),
+    ([svc(env={"A": None})], "variable A must be a string, number or boolean; got a NoneType"),
     ([svc(pull="sometimes")], "field 'pull' must be one of always, missing, never; got 'sometimes'"),
     ([svc(env=["A=1"])], "field 'env' must be a mapping"),
     ([svc(env={"1A": "x"})], "variable name '1A'"),
@@ -75,21 +91,22 @@ def test_host_port_22_is_reserved_but_container_port_22_is_not():
     ([svc(ports="80:80")], "field 'ports' must be a list"),
     ([svc(), svc()], "already used"),
 ])
-def test_check_service_specs_refuses(services, message):
+def test_check_services_refuses(services, message):
     with pytest.raises(ValueError, match=message):
-        stack_api.check_service_specs(services)
+        stack_api.check_services(services)
 
 
-def test_check_service_specs_never_echoes_an_env_value():
+@pytest.mark.parametrize("value", [["s3cr3t"], "s3cr3t\nvalue", {"s3cr3t": 1}])
+def test_check_services_never_echoes_an_env_value(value):
     with pytest.raises(ValueError) as error:
-        stack_api.check_service_specs([svc(env={"TOKEN": ["s3cr3t"]})])
+        stack_api.check_services([svc(env={"TOKEN": value})])
     assert "s3cr3t" not in str(error.value)
 
 
-def test_check_service_specs_accepts_a_full_service():
+def test_check_services_accepts_a_full_service():
     services = [svc(env={"A": "1", "B": 2, "C": True}, volumes=["/a:/b"], command=["serve"], pull="missing",
                     log_retention_days=7)]
-    assert stack_api.check_service_specs(services) is services
+    assert stack_api.check_services(services) is services
 
 
 def instance_catalogue():
@@ -123,7 +140,13 @@ def test_is_burstable(family, expected):
 @pytest.mark.parametrize("types,arch", [(["t4g.nano", "t4g.micro"], "arm64"), (["t3.nano", "t3a.nano"], "x86_64"),
                                         (["c7gn.medium", "m7g.large"], "arm64"), (["a1.medium"], "arm64")])
 def test_check_instance_types(types, arch):
-    assert stack_api.check_instance_types(types) == arch
+    assert stack_api.check_instance_types(types)[0] == arch
+
+
+@pytest.mark.parametrize("types,burstable", [(["t4g.nano", "t4g.micro"], True), (["t3.nano", "t3a.micro"], True),
+                                             (["m7g.medium", "c7gn.medium"], False), (["c5.large"], False)])
+def test_check_instance_types_tells_the_credit_model(types, burstable):
+    assert stack_api.check_instance_types(types)[1] is burstable
 
 
 @pytest.mark.parametrize("types,message", [
@@ -141,12 +164,16 @@ def test_check_instance_types_refuses(types, message):
         stack_api.check_instance_types(types)
 
 
-@pytest.mark.parametrize("domain,zone", [
-    ("", ""), (None, None), ("blog.example.com", ""), ("blog.example.com", "example.com"),
-    ("Blog.Example.com.", "example.com."), ("example.com", "example.com"), ("a.b.example.com", "example.com"),
+@pytest.mark.parametrize("domain,zone,expected", [
+    ("", "", ("", "")), (None, None, ("", "")), ("blog.example.com", "", ("blog.example.com", "example.com")),
+    ("blog.example.com", "example.com", ("blog.example.com", "example.com")),
+    ("Blog.Example.com.", "example.com.", ("blog.example.com", "example.com")),
+    ("example.com", "example.com", ("example.com", "example.com")),
+    ("a.b.example.com", "example.com", ("a.b.example.com", "example.com")),
+    ("a.b.example.com", "", ("a.b.example.com", "b.example.com")),
 ])
-def test_check_domain_accepts(domain, zone):
-    stack_api.check_domain(domain, zone)
+def test_check_domain_accepts_and_normalises(domain, zone, expected):
+    assert stack_api.check_domain(domain, zone) == expected
 
 
 @pytest.mark.parametrize("domain,zone,message", [
@@ -161,12 +188,8 @@ def test_check_domain_refuses(domain, zone, message):
         stack_api.check_domain(domain, zone)
 
 
-def test_default_zone_is_the_parent_domain():
-    assert stack_api.default_zone("blog.example.com.") == "example.com"
-
-
 def test_check_cidrs():
-    stack_api.check_cidrs(["203.0.113.7/32", "2001:db8::/32"])
+    assert stack_api.check_cidrs(["203.0.113.7/32", "2001:db8::/32"]) == [(4, "203.0.113.7/32"), (6, "2001:db8::/32")]
     with pytest.raises(ValueError, match=r"spot_ssh_cidrs\[1\] .*'10.0.0.1/8'"):
         stack_api.check_cidrs(["10.0.0.0/8", "10.0.0.1/8"])
     with pytest.raises(ValueError, match="must be a list"):
@@ -187,7 +210,7 @@ def test_check_region(region, ok):
                                       ("ami-123", False), ("ami-0123456789ABCDEF0", False), ("i-12345678", False)])
 def test_check_image_id(image, ok):
     if ok:
-        stack_api.check_image_id(image)
+        assert stack_api.check_image_id(image) == (image or "")
     else:
         with pytest.raises(ValueError, match="spot_image_id"):
             stack_api.check_image_id(image)
@@ -199,3 +222,36 @@ def test_check_instance_vars():
         stack_api.check_instance_vars({"spot_stack": "x"})
     with pytest.raises(ValueError, match="must be a mapping"):
         stack_api.check_instance_vars(["a"])
+
+
+@pytest.mark.parametrize("region,what", [("Europe", "region"), ("eu", "cloudwatch_agent_region")])
+def test_check_region_names_the_variable_it_is_given(region, what):
+    with pytest.raises(ValueError, match="^%s must be an AWS region such as eu-west-1; got '%s'$" % (what, region)):
+        stack_api.check_region(region, what)
+
+
+@pytest.mark.parametrize("endpoint,key,secret,ok", [
+    ("", "", "", True), ("http://127.0.0.1:4566", "k", "s", True), ("http://127.0.0.1:4566", "", "", True),
+    ("http://127.0.0.1:4566", "k", "", False), ("http://127.0.0.1:4566", "", "s", False), ("", "k", "s", False),
+])
+def test_fixed_credentials_come_in_pairs_and_only_for_an_endpoint(endpoint, key, secret, ok):
+    if ok:
+        stack_api.check_endpoint_credentials(endpoint, key, secret)
+    else:
+        with pytest.raises(ValueError) as error:
+            stack_api.check_endpoint_credentials(endpoint, key, secret)
+        assert "spot_endpoint_access_key and spot_endpoint_secret_key go together" in str(error.value)
+        # The secret key is never repeated.
+        assert "'s'" not in str(error.value)
+
+
+def test_public_service_fills_the_defaults_and_leaves_env_out():
+    service = svc(env={"TOKEN": "s3cr3t"}, command=["serve"])
+    assert stack_api.public_service(service) == {
+        "name": "web", "image": "nginx:1", "ports": ["80:80"], "volumes": [], "command": ["serve"],
+        "pull": "always", "log_retention_days": 30,
+    }
+    assert stack_api.public_service({"name": "w", "image": "i"}) == {
+        "name": "w", "image": "i", "ports": [], "volumes": [], "pull": "always", "log_retention_days": 30,
+    }
+    assert service["env"] == {"TOKEN": "s3cr3t"}

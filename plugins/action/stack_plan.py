@@ -1,0 +1,32 @@
+# -*- coding: utf-8 -*-
+# Copyright: spotkit.ec2 contributors
+# MIT License (see LICENSE)
+"""Action plugin of spotkit.ec2.stack_plan: the one planning step of a stack, on the controller."""
+
+from __future__ import annotations
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.spotkit.ec2.plugins.module_utils._stack import PLAN_VARIABLES, StackError, plan_stack
+
+
+class ActionModule(ActionBase):
+    """Read the stack's spot_* variables, check them all against the rulebook, return the plan."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        if self._task.args:
+            return dict(result, failed=True, msg="stack_plan takes no arguments: it reads the stack's spot_* variables; got %s"
+                        % ", ".join(sorted(self._task.args)))
+        stack = task_vars.get("inventory_hostname")
+        variables = self._templar.template({name: task_vars[name] for name in PLAN_VARIABLES if name in task_vars})
+        try:
+            plan = plan_stack(stack, variables)
+        except StackError as exc:
+            return dict(result, failed=True, errors=exc.errors, msg="Stack %s: %s" % (stack, "; ".join(exc.errors)))
+        return dict(result, changed=False, plan=plan)

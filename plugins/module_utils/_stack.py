@@ -1,0 +1,502 @@
+# -*- coding: utf-8 -*-
+# Copyright: spotkit.ec2 contributors
+# MIT License (see LICENSE)
+"""The rulebook of the stack API: every rule about a stack and its services, written once.
+
+Private to this collection (leading underscore): the action plugin spotkit.ec2.stack_plan asks it
+once per stack on the controller, the public filters and modules call its checks and names. Each
+check raises ValueError with a message that names the variable (for a service: its index, name and
+field) and the bad value; an env value is never repeated, as it may be a secret.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+# --- Names: docs/architecture.md ------------------------------------------------------------------
+
+TAG_KEY = "spotkit:stack"
+RESOURCE_PREFIX = "spotkit-"
+METRICS_NAMESPACE = "spotkit"
+# Log groups of the stack that no service may take: the system log and the pull log.
+SYSTEM_LOG = "system"
+PULL_LOG = "ansible-pull"
+
+# Names end up in systemd unit names, container names, log group names and AWS resource names.
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+NAME_RULE = "lowercase letters, digits and '-', starting with a letter, at most 32 characters"
+
+# A service logs to /var/log/<name>.log and ships it to /spotkit/<stack>/<name>: these names would
+# write into a system log file, or share a log group with the system log or the pull log; "pull"
+# would make its unit spotkit-pull.service, the periodic ansible-pull's own unit.
+RESERVED_SERVICE_NAMES = frozenset((
+    "alternatives", "ansible-pull", "apt", "auth", "boot", "btmp", "cloud-init", "cloud-init-output",
+    "daemon", "debug", "dpkg", "faillog", "kern", "lastlog", "mail", "messages", "pull", "syslog", "system",
+    "user", "wtmp",
+))
+
+
+def resource_name(stack):
+    """Name of the stack's security group, IAM role and profile, launch template and group."""
+    return RESOURCE_PREFIX + stack
+
+
+def resource_tags(stack):
+    return {TAG_KEY: stack, "Name": resource_name(stack)}
+
+
+def log_group(stack, name):
+    return "/spotkit/%s/%s" % (stack, name)
+
+
+def env_parameter(stack):
+    """The SSM SecureString holding the services' env, {service: {VAR: value}}."""
+    return "/spotkit/%s/env" % stack
+
+
+# --- Services -------------------------------------------------------------------------------------
+
+SERVICE_FIELDS = ("name", "image", "ports", "env", "volumes", "command", "pull", "log_retention_days")
+REQUIRED_SERVICE_FIELDS = ("name", "image")
+PULL_POLICIES = ("always", "missing", "never")
+DEFAULT_PULL_POLICY = "always"
+# The values CloudWatch Logs accepts for retentionInDays (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+DEFAULT_LOG_RETENTION_DAYS = 30
+# What a service's settings hold when the inventory leaves a field out (env and command: nothing).
+SERVICE_DEFAULTS = {"ports": [], "volumes": [], "pull": DEFAULT_PULL_POLICY, "log_retention_days": DEFAULT_LOG_RETENTION_DAYS}
+
+# A port is "host:container", optionally "/tcp" or "/udp" (tcp when omitted).
+PORT_PATTERN = re.compile(r"^([0-9]{1,5}):([0-9]{1,5})(?:/(tcp|udp))?$")
+SSH_PORT = 22
+ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A Docker image reference: [registry[:port]/]repository[:tag][@digest]; no spaces, no systemd specifiers.
+IMAGE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
+
+
+def check_name(what, value):
+    """Raise ValueError unless value is a valid stack or service name."""
+    if not isinstance(value, str) or not NAME_PATTERN.match(value):
+        raise ValueError("%s must be %s; got %r" % (what, NAME_RULE, value))
+    return value
+
+
+def check_retention(what, value):
+    """Raise ValueError unless value is a retention CloudWatch Logs accepts."""
+    # bool is an int in Python; True is not a number of days.
+    if isinstance(value, bool) or value not in LOG_RETENTION_DAYS:
+        raise ValueError(
+            "%s must be one of CloudWatch's values %s; got %r"
+            % (what, ", ".join(str(d) for d in LOG_RETENTION_DAYS), value)
+        )
+    return value
+
+
+def service_label(index, service):
+    """How error messages refer to a service: by name when it has a usable one."""
+    name = service.get("name") if isinstance(service, dict) else None
+    if isinstance(name, str) and name:
+        return "spot_services[%d] (%s)" % (index, name)
+    return "spot_services[%d]" % index
+
+
+def _single_line(text):
+    return not any(char in text for char in "\n\r\0")
+
+
+def _check_string_list(what, value):
+    if not isinstance(value, list) or not all(isinstance(item, str) and item and _single_line(item) for item in value):
+        raise ValueError("%s must be a list of non-empty single-line strings; got %r" % (what, value))
+
+
+def _check_image(what, image):
+    if not isinstance(image, str) or not IMAGE_PATTERN.match(image):
+        raise ValueError("%s must be an image reference such as registry:5000/blog:latest; got %r" % (what, image))
+
+
+def _check_volumes(what, volumes):
+    _check_string_list(what, volumes)
+    for volume in volumes:
+        parts = volume.split(":")
+        if len(parts) not in (2, 3) or not parts[0] or not parts[1].startswith("/"):
+            raise ValueError("%s items must be 'source:/path' or 'source:/path:options'; got %r" % (what, volume))
+
+
+def _check_env(what, env):
+    if not isinstance(env, dict):
+        raise ValueError("%s must be a mapping of variable names to values; got a %s" % (what, type(env).__name__))
+    for key, value in env.items():
+        if not isinstance(key, str) or not ENV_NAME_PATTERN.match(key):
+            raise ValueError("%s: variable name %r must match [A-Za-z_][A-Za-z0-9_]*" % (what, key))
+        # The value itself may be a secret: name the variable, never echo the value.
+        if not isinstance(value, (str, int, float)):
+            raise ValueError("%s: variable %s must be a string, number or boolean; got a %s"
+                             % (what, key, type(value).__name__))
+        if not _single_line(str(value)):
+            # Docker's env file holds one variable per line.
+            raise ValueError("%s: variable %s must be a single line" % (what, key))
+
+
+def parse_port(what, spec):
+    """Return (host_port, container_port, protocol) of a port spec; raise ValueError when malformed."""
+    match = PORT_PATTERN.match(spec) if isinstance(spec, str) else None
+    if not match:
+        raise ValueError("%s must be 'HOST:CONTAINER' or 'HOST:CONTAINER/udp'; got %r" % (what, spec))
+    host, container = int(match.group(1)), int(match.group(2))
+    for port in (host, container):
+        if not 1 <= port <= 65535:
+            raise ValueError("%s: port %d is outside 1-65535; got %r" % (what, port, spec))
+    return host, container, match.group(3) or "tcp"
+
+
+def service_ports(services):
+    """The host ports the services publish, as dicts (service, host, container, protocol).
+
+    Raises ValueError for a malformed port, host port 22 (reserved for SSH), or a host port and
+    protocol that two entries publish. Expects services whose names passed check_services().
+    """
+    ports = []
+    taken = {}
+    for index, service in enumerate(services):
+        label = service_label(index, service)
+        specs = service.get("ports", [])
+        if not isinstance(specs, list):
+            raise ValueError("%s: field 'ports' must be a list; got %r" % (label, specs))
+        for spec in specs:
+            what = "%s: field 'ports' item %r" % (label, spec)
+            host, container, protocol = parse_port(what, spec)
+            if host == SSH_PORT:
+                raise ValueError("%s: host port 22 is reserved for SSH (opened by spot_ssh_cidrs)" % what)
+            if (host, protocol) in taken:
+                raise ValueError("%s: host port %d/%s is already published by %s" % (what, host, protocol, taken[(host, protocol)]))
+            taken[(host, protocol)] = label
+            ports.append({"service": service["name"], "host": host, "container": container, "protocol": protocol})
+    return ports
+
+
+def check_service_names(services):
+    """Check the list's shape and the services' names; enough for consumers that read only names.
+
+    Raises ValueError for: not a list, an item that is not a mapping, a missing name, a bad or
+    reserved name, a duplicate name, a bad log_retention_days.
+    """
+    if not isinstance(services, list):
+        raise ValueError("spot_services must be a list of services; got %r" % (services,))
+    seen = {}
+    for index, service in enumerate(services):
+        label = service_label(index, service)
+        if not isinstance(service, dict):
+            raise ValueError("%s must be a mapping; got %r" % (label, service))
+        if service.get("name") in (None, ""):
+            raise ValueError("%s: missing required field 'name'" % label)
+        name = check_name("%s: field 'name'" % label, service["name"])
+        if name in seen:
+            raise ValueError("%s: field 'name' %r is already used by spot_services[%d]" % (label, name, seen[name]))
+        if name in RESERVED_SERVICE_NAMES:
+            raise ValueError(
+                "%s: field 'name' %r is reserved (a system log file or log group of that name exists); reserved: %s"
+                % (label, name, ", ".join(sorted(RESERVED_SERVICE_NAMES)))
+            )
+        seen[name] = index
+        if "log_retention_days" in service:
+            check_retention("%s: field 'log_retention_days'" % label, service["log_retention_days"])
+    return services
+
+
+def _check_service_fields(label, service):
+    unknown = sorted(set(service) - set(SERVICE_FIELDS))
+    if unknown:
+        raise ValueError("%s: unknown field %r; fields: %s" % (label, unknown[0], ", ".join(SERVICE_FIELDS)))
+    for field in REQUIRED_SERVICE_FIELDS:
+        if service.get(field) in (None, ""):
+            raise ValueError("%s: missing required field '%s'" % (label, field))
+    _check_image("%s: field 'image'" % label, service["image"])
+    if "volumes" in service:
+        _check_volumes("%s: field 'volumes'" % label, service["volumes"])
+    if "command" in service:
+        _check_string_list("%s: field 'command'" % label, service["command"])
+    if "env" in service:
+        _check_env("%s: field 'env'" % label, service["env"])
+    pull = service.get("pull", DEFAULT_PULL_POLICY)
+    if pull not in PULL_POLICIES:
+        raise ValueError("%s: field 'pull' must be one of %s; got %r" % (label, ", ".join(PULL_POLICIES), pull))
+
+
+def check_services(services):
+    """Check every field of spot_services that provisioning and the instance rely on.
+
+    Returns the list unchanged; raises ValueError naming the service, the field and the bad value.
+    """
+    if isinstance(services, list) and not services:
+        raise ValueError("spot_services must list at least one service; got []")
+    check_service_names(services)
+    for index, service in enumerate(services):
+        _check_service_fields(service_label(index, service), service)
+    service_ports(services)
+    return services
+
+
+def public_service(service):
+    """A service as the instance's settings hold it: defaults filled in, env left out (it may hold secrets)."""
+    public = dict(SERVICE_DEFAULTS)
+    public.update((key, value) for key, value in service.items() if key != "env")
+    return public
+
+
+# --- Instance types -------------------------------------------------------------------------------
+
+# Families whose processors are arm64 (Graviton): a1, and a generation digit followed by "g"
+# (t4g, c7gn, g5g, im4gn, x2gd). Checked against the full EC2 instance type catalogue: it holds
+# for every type except the mac ones, which run only on dedicated hosts and are refused here.
+ARM64_FAMILY_PATTERN = re.compile(r"^(a1|[a-z]+[0-9]+g[a-z0-9-]*)$")
+BURSTABLE_FAMILY_PATTERN = re.compile(r"^t[0-9][a-z]*$")
+INSTANCE_TYPE_PATTERN = re.compile(r"^([a-z][a-z0-9-]*)\.([a-z0-9-]+)$")
+# Debian publishes its images' ids under these public SSM parameters (Debian names x86_64 amd64).
+DEBIAN_IMAGE_PARAMETER = "/aws/service/debian/release/13/latest/%s"
+DEBIAN_ARCHITECTURES = {"x86_64": "amd64", "arm64": "arm64"}
+
+
+def instance_family(what, instance_type):
+    """Return the family ('t4g' of 't4g.nano'); raise ValueError for a malformed type or a mac."""
+    match = INSTANCE_TYPE_PATTERN.match(instance_type) if isinstance(instance_type, str) else None
+    if not match:
+        raise ValueError("%s must be an EC2 instance type such as t4g.nano; got %r" % (what, instance_type))
+    family = match.group(1)
+    if family.startswith("mac"):
+        raise ValueError("%s: mac instances run only on dedicated hosts, never as spot; got %r" % (what, instance_type))
+    return family
+
+
+def architecture(family):
+    """'arm64' or 'x86_64' for an instance family, without asking AWS."""
+    return "arm64" if ARM64_FAMILY_PATTERN.match(family) else "x86_64"
+
+
+def is_burstable(family):
+    """Whether a family earns CPU credits (t2, t3, t3a, t4g)."""
+    return bool(BURSTABLE_FAMILY_PATTERN.match(family))
+
+
+def check_instance_types(types):
+    """Return (architecture, burstable) of spot_instance_types; raise ValueError otherwise.
+
+    They must share one architecture (one image) and be all burstable or none: the launch
+    template's credit specification (standard credits) applies to burstable types only.
+    """
+    if not isinstance(types, list) or not types:
+        raise ValueError("spot_instance_types must list at least one instance type; got %r" % (types,))
+    families = [instance_family("spot_instance_types[%d]" % index, item) for index, item in enumerate(types)]
+    if len(set(types)) != len(types):
+        raise ValueError("spot_instance_types lists a type twice; got %r" % (types,))
+    archs = {architecture(family) for family in families}
+    if len(archs) > 1:
+        by_arch = ", ".join("%s (%s)" % (item, architecture(family)) for item, family in zip(types, families))
+        raise ValueError("spot_instance_types must all have one architecture, as they share one image; got %s" % by_arch)
+    burstable = {is_burstable(family) for family in families}
+    if len(burstable) > 1:
+        raise ValueError("spot_instance_types must be all burstable (t2, t3, t3a, t4g) or all not; got %r" % (types,))
+    return archs.pop(), burstable.pop()
+
+
+# --- Region, image, DNS, network, instance variables ----------------------------------------------
+
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
+IMAGE_ID_PATTERN = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
+DOMAIN_LABEL_PATTERN = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# Keys of spot_instance_vars land next to the spot_* settings in /etc/spotkit/stack.json.
+RESERVED_VAR_PREFIX = "spot_"
+
+
+def check_region(value, what="spot_region"):
+    if not isinstance(value, str) or not REGION_PATTERN.match(value):
+        raise ValueError("%s must be an AWS region such as eu-west-1; got %r" % (what, value))
+    return value
+
+
+def check_image_id(value):
+    """An empty value means: look the image up. Anything else must look like an AMI id."""
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str) or not IMAGE_ID_PATTERN.match(value):
+        raise ValueError("spot_image_id must be an AMI id such as ami-0123456789abcdef0, or empty; got %r" % (value,))
+    return value
+
+
+def _dns_name(what, value):
+    name = value.lower().rstrip(".") if isinstance(value, str) else None
+    labels = name.split(".") if name else []
+    if len(labels) < 2 or len(name) > 253 or not all(DOMAIN_LABEL_PATTERN.match(label) for label in labels):
+        raise ValueError("%s must be a DNS name such as blog.example.com; got %r" % (what, value))
+    return name
+
+
+def check_domain(domain, zone):
+    """Return (domain, zone), lowercase without a final dot; ("", "") without a domain.
+
+    The zone defaults to the parent of the domain, and must hold it.
+    """
+    if domain in (None, ""):
+        return "", ""
+    name = _dns_name("spot_domain", domain)
+    zone_name = _dns_name("spot_hosted_zone", zone or name.split(".", 1)[1])
+    if name != zone_name and not name.endswith("." + zone_name):
+        raise ValueError("spot_domain %r is not inside spot_hosted_zone %r" % (domain, zone_name))
+    return name, zone_name
+
+
+def check_cidrs(cidrs):
+    """Return the CIDRs as (version, cidr) pairs."""
+    if not isinstance(cidrs, list):
+        raise ValueError("spot_ssh_cidrs must be a list of CIDRs; got %r" % (cidrs,))
+    checked = []
+    for index, cidr in enumerate(cidrs):
+        try:
+            checked.append((ipaddress.ip_network(cidr, strict=True).version, cidr))
+        except (TypeError, ValueError):
+            raise ValueError("spot_ssh_cidrs[%d] must be a CIDR such as 203.0.113.7/32; got %r" % (index, cidr))
+    return checked
+
+
+def check_instance_vars(instance_vars):
+    if not isinstance(instance_vars, dict):
+        raise ValueError("spot_instance_vars must be a mapping; got %r" % (instance_vars,))
+    for key in instance_vars:
+        if not isinstance(key, str) or key.startswith(RESERVED_VAR_PREFIX):
+            raise ValueError("spot_instance_vars: key %r must not start with %r (those are the stack's own settings)"
+                             % (key, RESERVED_VAR_PREFIX))
+    return instance_vars
+
+
+def check_endpoint_credentials(endpoint_url, access_key, secret_key):
+    """Fixed credentials come in pairs, and only for an endpoint override (AWS takes the usual chain)."""
+    if bool(access_key) != bool(secret_key) or (access_key and not endpoint_url):
+        raise ValueError(
+            "spot_endpoint_access_key and spot_endpoint_secret_key go together, and only with spot_endpoint_url "
+            "(AWS itself takes credentials from the environment, ~/.aws or SSO); got an access key %s, a secret key %s "
+            "and spot_endpoint_url %r" % ("set" if access_key else "empty", "set" if secret_key else "empty", endpoint_url)
+        )
+
+
+def check_pull_source(repo, version):
+    for what, value in (("spot_pull_repo", repo), ("spot_pull_version", version)):
+        if not isinstance(value, str) or not value:
+            raise ValueError("%s must be a non-empty string; got %r" % (what, value))
+
+
+# --- The plan of a stack ----------------------------------------------------------------------------
+
+# The stack variables the plan reads (the stack API, docs/stack-api.md); the role's argument spec
+# has already checked their types.
+PLAN_VARIABLES = (
+    "spot_region", "spot_services", "spot_instance_types", "spot_image_id", "spot_domain", "spot_hosted_zone",
+    "spot_ssh_cidrs", "spot_instance_vars", "spot_pull_repo", "spot_pull_version", "spot_endpoint_url",
+    "spot_instance_endpoint_url", "spot_endpoint_access_key", "spot_endpoint_secret_key",
+)
+
+
+class StackError(ValueError):
+    """Every rule a stack breaks, one message each."""
+
+    def __init__(self, errors):
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+def security_group_rules(services, cidrs):
+    """Inbound rules for amazon.aws.ec2_security_group: the services' host ports open to all, 22 only to cidrs."""
+    rules = [
+        {"proto": port["protocol"], "ports": [port["host"]], "cidr_ip": "0.0.0.0/0", "rule_desc": port["service"]}
+        for port in service_ports(services)
+    ]
+    for version, cidr in cidrs:
+        rules.append({"proto": "tcp", "ports": [SSH_PORT], "cidr_ipv6" if version == 6 else "cidr_ip": cidr, "rule_desc": "ssh"})
+    return rules
+
+
+def log_groups(stack, services):
+    """The stack's log groups and their retention: one per service, the system log, the pull log."""
+    groups = [
+        {"name": log_group(stack, service["name"]), "retention": service.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS)}
+        for service in services
+    ]
+    return groups + [{"name": log_group(stack, name), "retention": DEFAULT_LOG_RETENTION_DAYS} for name in (SYSTEM_LOG, PULL_LOG)]
+
+
+def settings(stack, variables):
+    """What /etc/spotkit/stack.json holds on the instance (docs/architecture.md): no env value in it.
+
+    The keys of spot_instance_vars come first, so that no spot_* setting can be overridden.
+    """
+    services = variables["spot_services"]
+    document = dict(variables.get("spot_instance_vars") or {})
+    document.update({
+        "spot_stack": stack,
+        "spot_region": variables["spot_region"],
+        "spot_services": [public_service(service) for service in services],
+        "spot_pull_repo": variables["spot_pull_repo"],
+        "spot_pull_version": variables["spot_pull_version"],
+    })
+    # The parameter's version (spot_env_version) is added once it is stored: a changed env changes the settings.
+    if any(service.get("env") for service in services):
+        document["spot_env_parameter"] = env_parameter(stack)
+    if variables.get("spot_instance_endpoint_url"):
+        document["spot_endpoint_url"] = variables["spot_instance_endpoint_url"]
+    return document
+
+
+def _checks(stack, variables):
+    """One check per rule, each raising ValueError when its rule is broken; all run, so every error shows."""
+    get = variables.get
+    return {
+        "stack": lambda: check_name("the stack name (inventory hostname)", stack),
+        "region": lambda: check_region(get("spot_region")),
+        "services": lambda: check_services(get("spot_services")),
+        "types": lambda: check_instance_types(get("spot_instance_types")),
+        "image_id": lambda: check_image_id(get("spot_image_id")),
+        "dns": lambda: check_domain(get("spot_domain"), get("spot_hosted_zone")),
+        "cidrs": lambda: check_cidrs(get("spot_ssh_cidrs", [])),
+        "instance_vars": lambda: check_instance_vars(get("spot_instance_vars", {})),
+        "pull": lambda: check_pull_source(get("spot_pull_repo"), get("spot_pull_version")),
+        "credentials": lambda: check_endpoint_credentials(
+            get("spot_endpoint_url"), get("spot_endpoint_access_key"), get("spot_endpoint_secret_key")),
+    }
+
+
+def plan_stack(stack, variables):
+    """Check a stack's variables and derive what provisioning needs; raise StackError with every broken rule.
+
+    Returns no secret: neither env values nor the endpoint's secret key.
+    """
+    checked, errors = {}, []
+    for key, check in _checks(stack, variables).items():
+        try:
+            checked[key] = check()
+        except (TypeError, ValueError) as exc:
+            errors.append(str(exc))
+    if errors:
+        raise StackError(errors)
+    arch, burstable = checked["types"]
+    domain, zone = checked["dns"]
+    services = variables["spot_services"]
+    return {
+        "stack": stack,
+        "name": resource_name(stack),
+        "tags": resource_tags(stack),
+        "tag_key": TAG_KEY,
+        "architecture": arch,
+        "burstable": burstable,
+        "image_id": checked["image_id"],
+        "image_parameter": DEBIAN_IMAGE_PARAMETER % DEBIAN_ARCHITECTURES[arch],
+        "domain": domain,
+        "zone": zone,
+        "security_group_rules": security_group_rules(services, checked["cidrs"]),
+        "log_groups": log_groups(stack, services),
+        "env_parameter": env_parameter(stack),
+        "env_services": [service["name"] for service in services if service.get("env")],
+        "metrics_namespace": METRICS_NAMESPACE,
+        "settings": settings(stack, variables),
+    }

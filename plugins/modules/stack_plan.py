@@ -1,0 +1,126 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: spotkit.ec2 contributors
+# Licensed under the MIT License (see LICENSE) or, at your option, the GNU General Public License v3.0+
+# (see https://www.gnu.org/licenses/gpl-3.0.txt), like the collection's other modules.
+# The work happens in the action plugin of the same name (plugins/action/stack_plan.py), on the controller.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: stack_plan
+short_description: Check a stack's variables against the stack API and plan what provisioning creates
+version_added: 0.2.0
+author: spotkit.ec2 maintainers (@spotkit)
+description:
+  - Reads the stack's C(spot_*) variables (the stack API, documented in docs/stack-api.md) and checks every rule
+    that an argument spec cannot express, before any AWS call; a stack that breaks rules fails with one message per
+    broken rule, each naming the variable and the bad value (for a service, its index, name and field). An C(env)
+    value is never repeated.
+  - "Rules: the stack name (the inventory hostname); C(spot_region); C(spot_services) (at least one; names valid,
+    unique, not reserved; an image reference each; ports C(HOST:CONTAINER[/udp]) within 1-65535, none published
+    twice, host port 22 reserved for SSH; volumes C(source:/path[:options]); env names and single-line scalar
+    values; pull policy; log retention among CloudWatch's values; no unknown field); C(spot_instance_types) (well
+    formed, one architecture, all burstable or none, no mac); C(spot_image_id); C(spot_domain) inside
+    C(spot_hosted_zone); C(spot_ssh_cidrs); keys of C(spot_instance_vars); C(spot_pull_repo) and
+    C(spot_pull_version); fixed endpoint credentials in pairs and only with C(spot_endpoint_url)."
+  - "Returns what provisioning needs, derived once: names and tags, the architecture and credit model of the
+    instance types, the image parameter, the DNS names, the security group rules, the log groups, and the settings
+    document the instance reads from C(/etc/spotkit/stack.json)."
+  - Runs on the controller and calls no AWS API.
+options: {}
+attributes:
+  check_mode:
+    support: full
+    description: Reads and computes only; it changes nothing in either mode.
+  diff_mode:
+    support: none
+    description: Nothing to compare.
+  platform:
+    support: full
+    platforms: all
+    description: Runs on the controller.
+notes:
+  - Takes no arguments; it reads the variables of the inventory host it runs for.
+"""
+
+EXAMPLES = r"""
+- name: Check the stack's variables and plan it
+  spotkit.ec2.stack_plan:
+  register: stack
+
+- name: Open the services' ports
+  amazon.aws.ec2_security_group:
+    name: "{{ stack.plan.name }}"
+    description: "spotkit stack {{ stack.plan.stack }}"
+    rules: "{{ stack.plan.security_group_rules }}"
+"""
+
+RETURN = r"""
+plan:
+  description: What provisioning creates for the stack. No secret is in it.
+  returned: success
+  type: dict
+  contains:
+    stack:
+      description: The stack's name.
+      type: str
+    name:
+      description: Name of the stack's security group, IAM role and profile, launch template and Auto Scaling group.
+      type: str
+      sample: spotkit-blog
+    tags:
+      description: Tags of every taggable resource of the stack.
+      type: dict
+      sample: {"spotkit:stack": "blog", "Name": "spotkit-blog"}
+    tag_key:
+      description: Key of the tag that marks the stack's resources.
+      type: str
+      sample: spotkit:stack
+    architecture:
+      description: Architecture of the instance types, as EC2 images name it.
+      type: str
+      sample: arm64
+    burstable:
+      description: Whether the instance types earn CPU credits.
+      type: bool
+    image_id:
+      description: The stack's C(spot_image_id); empty when the image is looked up through RV(plan.image_parameter).
+      type: str
+    image_parameter:
+      description: Public SSM parameter naming the latest Debian 13 image of the architecture.
+      type: str
+      sample: /aws/service/debian/release/13/latest/arm64
+    domain:
+      description: C(spot_domain) in lowercase without a final dot; empty without DNS.
+      type: str
+    zone:
+      description: The hosted zone holding RV(plan.domain); empty without DNS.
+      type: str
+    security_group_rules:
+      description: Inbound rules for M(amazon.aws.ec2_security_group).
+      type: list
+      elements: dict
+    log_groups:
+      description: The stack's log groups (C(name), C(retention)).
+      type: list
+      elements: dict
+    env_parameter:
+      description: Name of the SSM SecureString that holds the services' C(env).
+      type: str
+    env_services:
+      description: Names of the services that have an C(env).
+      type: list
+      elements: str
+    metrics_namespace:
+      description: CloudWatch namespace of the stack's metrics.
+      type: str
+    settings:
+      description: The instance's settings, without C(spot_env_version), which is known once the env is stored.
+      type: dict
+errors:
+  description: One message per broken rule.
+  returned: failure
+  type: list
+  elements: str
+"""

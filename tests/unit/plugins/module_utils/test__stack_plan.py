@@ -1,0 +1,144 @@
+"""Unit tests for the plan of a stack (plugins/module_utils/_stack.py: plan_stack and what it derives)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.spotkit.ec2.plugins.module_utils._stack import StackError, plan_stack
+
+BLOG = {"name": "blog", "image": "caddy:2", "ports": ["80:80", "443:443", "443:443/udp"]}
+API = {"name": "api", "image": "api:1", "env": {"TOKEN": "s3cr3t"}, "command": ["serve"], "pull": "missing",
+       "log_retention_days": 7}
+VALID = {
+    "spot_region": "eu-west-1",
+    "spot_services": [BLOG, API],
+    "spot_instance_types": ["t4g.nano", "t4g.micro"],
+    "spot_image_id": "",
+    "spot_domain": "Blog.Example.com.",
+    "spot_hosted_zone": "",
+    "spot_ssh_cidrs": ["203.0.113.7/32", "2001:db8::/48"],
+    "spot_instance_vars": {"docker_daemon_options": {"debug": True}},
+    "spot_pull_repo": "https://example.com/site.git",
+    "spot_pull_version": "main",
+    "spot_endpoint_url": "",
+    "spot_instance_endpoint_url": "",
+    "spot_endpoint_access_key": "",
+    "spot_endpoint_secret_key": "",
+}
+
+
+def plan(**changes):
+    return plan_stack("shop", dict(VALID, **changes))
+
+
+def test_names_tags_and_the_instance_types_traits():
+    result = plan()
+    assert (result["stack"], result["name"], result["tag_key"]) == ("shop", "spotkit-shop", "spotkit:stack")
+    assert result["tags"] == {"spotkit:stack": "shop", "Name": "spotkit-shop"}
+    assert (result["architecture"], result["burstable"]) == ("arm64", True)
+    assert result["image_parameter"] == "/aws/service/debian/release/13/latest/arm64"
+    assert plan(spot_instance_types=["c5.large"])["image_parameter"] == "/aws/service/debian/release/13/latest/amd64"
+    assert plan(spot_instance_types=["c5.large"])["burstable"] is False
+
+
+def test_dns_names_are_normalised_and_empty_without_a_domain():
+    assert (plan()["domain"], plan()["zone"]) == ("blog.example.com", "example.com")
+    assert (plan(spot_domain="")["domain"], plan(spot_domain="")["zone"]) == ("", "")
+
+
+def test_security_group_opens_the_services_ports_to_all_and_ssh_only_to_the_cidrs():
+    assert plan()["security_group_rules"] == [
+        {"proto": "tcp", "ports": [80], "cidr_ip": "0.0.0.0/0", "rule_desc": "blog"},
+        {"proto": "tcp", "ports": [443], "cidr_ip": "0.0.0.0/0", "rule_desc": "blog"},
+        {"proto": "udp", "ports": [443], "cidr_ip": "0.0.0.0/0", "rule_desc": "blog"},
+        {"proto": "tcp", "ports": [22], "cidr_ip": "203.0.113.7/32", "rule_desc": "ssh"},
+        {"proto": "tcp", "ports": [22], "cidr_ipv6": "2001:db8::/48", "rule_desc": "ssh"},
+    ]
+    assert [rule for rule in plan(spot_ssh_cidrs=[])["security_group_rules"] if rule["ports"] == [22]] == []
+
+
+def test_log_groups_one_per_service_with_its_retention_and_the_system_and_pull_logs():
+    assert plan()["log_groups"] == [
+        {"name": "/spotkit/shop/blog", "retention": 30},
+        {"name": "/spotkit/shop/api", "retention": 7},
+        {"name": "/spotkit/shop/system", "retention": 30},
+        {"name": "/spotkit/shop/ansible-pull", "retention": 30},
+    ]
+
+
+def test_settings_hold_the_services_without_env_and_the_instance_vars_under_the_stack_settings():
+    result = plan(spot_instance_vars={"docker_daemon_options": {"debug": True}})
+    assert result["settings"] == {
+        "docker_daemon_options": {"debug": True},
+        "spot_stack": "shop",
+        "spot_region": "eu-west-1",
+        "spot_pull_repo": "https://example.com/site.git",
+        "spot_pull_version": "main",
+        "spot_env_parameter": "/spotkit/shop/env",
+        "spot_services": [
+            {"name": "blog", "image": "caddy:2", "ports": ["80:80", "443:443", "443:443/udp"], "volumes": [], "pull": "always",
+             "log_retention_days": 30},
+            {"name": "api", "image": "api:1", "ports": [], "volumes": [], "command": ["serve"], "pull": "missing",
+             "log_retention_days": 7},
+        ],
+    }
+    assert (result["env_parameter"], result["env_services"]) == ("/spotkit/shop/env", ["api"])
+
+
+def test_no_env_no_env_parameter_in_the_settings():
+    result = plan(spot_services=[BLOG])
+    assert "spot_env_parameter" not in result["settings"]
+    assert result["env_services"] == []
+
+
+def test_the_instance_endpoint_reaches_the_settings_only_when_set():
+    assert "spot_endpoint_url" not in plan(spot_endpoint_url="http://127.0.0.1:4566")["settings"]
+    result = plan(spot_endpoint_url="http://127.0.0.1:4566", spot_instance_endpoint_url="http://host.test:4566")
+    assert result["settings"]["spot_endpoint_url"] == "http://host.test:4566"
+
+
+def test_no_secret_anywhere_in_the_plan():
+    result = plan(spot_endpoint_url="http://127.0.0.1:4566", spot_endpoint_access_key="key",
+                  spot_endpoint_secret_key="shh-secret-key")
+    text = json.dumps(result)
+    assert "s3cr3t" not in text and "shh-secret-key" not in text
+
+
+def test_every_broken_rule_is_reported_at_once():
+    with pytest.raises(StackError) as error:
+        plan_stack("Shop", dict(VALID, spot_region="nowhere", spot_instance_types=["t4g.nano", "t3.nano"],
+                                spot_ssh_cidrs=["x"], spot_pull_repo=""))
+    errors = error.value.errors
+    assert len(errors) == 5, errors
+    assert errors[0].startswith("the stack name (inventory hostname) must be") and "'Shop'" in errors[0]
+    assert "spot_region" in errors[1] and "'nowhere'" in errors[1]
+    assert "spot_instance_types" in errors[2]
+    assert "spot_ssh_cidrs[0]" in errors[3] and "'x'" in errors[3]
+    assert "spot_pull_repo must be a non-empty string" in errors[4]
+    assert str(error.value) == "; ".join(errors)
+
+
+@pytest.mark.parametrize("variable,value,fragment", [
+    ("spot_services", [{"name": "blog", "image": "x", "ports": ["22:22"]}], "reserved for SSH"),
+    ("spot_services", [{"name": "blog", "image": "x", "volumes": ["data"]}], "spot_services[0] (blog): field 'volumes'"),
+    ("spot_services", [{"name": "blog", "image": "x", "env": {"KEY": "two\nlines"}}], "must be a single line"),
+    ("spot_services", [], "at least one service"),
+    ("spot_image_id", "ami-1", "spot_image_id"),
+    ("spot_domain", "under_score.example.com", "spot_domain must be a DNS name"),
+    ("spot_instance_vars", {"spot_x": 1}, "'spot_x'"),
+    ("spot_pull_version", "", "spot_pull_version"),
+    ("spot_endpoint_access_key", "key", "spot_endpoint_access_key and spot_endpoint_secret_key go together"),
+])
+def test_each_variable_is_checked(variable, value, fragment):
+    with pytest.raises(StackError) as error:
+        plan(**{variable: value})
+    assert len(error.value.errors) == 1 and fragment in error.value.errors[0], error.value.errors
+
+
+def test_missing_required_variables_are_errors():
+    with pytest.raises(StackError) as error:
+        plan_stack("blog", {})
+    for variable in ("spot_region", "spot_services", "spot_instance_types", "spot_pull_repo"):
+        assert any(variable in message for message in error.value.errors), variable
