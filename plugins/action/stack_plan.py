@@ -20,10 +20,11 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}
-        if self._task.args:
-            return dict(result, failed=True, msg="stack_plan takes no arguments: it reads the stack's spot_* variables; got %s"
-                        % ", ".join(sorted(self._task.args)))
-        stack = task_vars.get("inventory_hostname")
+        unknown = sorted(set(self._task.args) - {"stack"})
+        if unknown:
+            return dict(result, failed=True, msg="stack_plan takes only 'stack' (it reads the stack's spot_* variables); got %s"
+                        % ", ".join(unknown))
+        stack = self._task.args.get("stack") or task_vars.get("inventory_hostname")
         variables = self._templar.template({name: task_vars[name] for name in PLAN_VARIABLES if name in task_vars})
         try:
             plan = plan_stack(stack, variables)

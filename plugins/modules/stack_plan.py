@@ -28,7 +28,10 @@ description:
     instance types, the image parameter, the DNS names, the security group rules, the log groups, and the settings
     document the instance reads from C(/etc/spotkit/stack.json)."
   - Runs on the controller and calls no AWS API.
-options: {}
+options:
+  stack:
+    description: The stack's name. The inventory hostname when left out, as a stack is an inventory host.
+    type: str
 attributes:
   check_mode:
     support: full
@@ -41,7 +44,7 @@ attributes:
     platforms: all
     description: Runs on the controller.
 notes:
-  - Takes no arguments; it reads the variables of the inventory host it runs for.
+  - Reads the variables of the inventory host it runs for; nothing else is an argument.
 """
 
 EXAMPLES = r"""
