@@ -382,9 +382,11 @@ def check_endpoint_credentials(endpoint_url, access_key, secret_key):
 
 
 def check_pull_source(repo, version):
-    for what, value in (("spot_pull_repo", repo), ("spot_pull_version", version)):
-        if not isinstance(value, str) or not value:
-            raise ValueError("%s must be a non-empty string; got %r" % (what, value))
+    """The user's project that the instance applies: a git URL and a ref."""
+    if not isinstance(repo, str) or not repo:
+        raise ValueError("spot_pull_repo must be the git URL of your project (see examples/project); got %r" % (repo,))
+    if not isinstance(version, str) or not version:
+        raise ValueError("spot_pull_version must be a branch, tag or commit of spot_pull_repo; got %r" % (version,))
 
 
 # --- The plan of a stack ----------------------------------------------------------------------------
@@ -392,7 +394,7 @@ def check_pull_source(repo, version):
 # The stack variables the plan reads (the stack API, docs/stack-api.md); the role's argument spec
 # has already checked their types.
 PLAN_VARIABLES = (
-    "spot_region", "spot_services", "spot_instance_types", "spot_image_id", "spot_domain", "spot_hosted_zone",
+    "spot_state", "spot_region", "spot_services", "spot_instance_types", "spot_image_id", "spot_domain", "spot_hosted_zone",
     "spot_ssh_cidrs", "spot_instance_vars", "spot_pull_repo", "spot_pull_version", "spot_endpoint_url",
     "spot_instance_endpoint_url", "spot_endpoint_access_key", "spot_endpoint_secret_key",
 )
@@ -460,7 +462,8 @@ def _checks(stack, variables):
         "dns": lambda: check_domain(get("spot_domain"), get("spot_hosted_zone")),
         "cidrs": lambda: check_cidrs(get("spot_ssh_cidrs", [])),
         "instance_vars": lambda: check_instance_vars(get("spot_instance_vars", {})),
-        "pull": lambda: check_pull_source(get("spot_pull_repo"), get("spot_pull_version")),
+        # Only what an instance runs needs a project; a stack that goes needs none.
+        "pull": lambda: get("spot_state", "present") == "absent" or check_pull_source(get("spot_pull_repo"), get("spot_pull_version")),
         "credentials": lambda: check_endpoint_credentials(
             get("spot_endpoint_url"), get("spot_endpoint_access_key"), get("spot_endpoint_secret_key")),
     }

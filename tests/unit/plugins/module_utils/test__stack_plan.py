@@ -116,7 +116,7 @@ def test_every_broken_rule_is_reported_at_once():
     assert "spot_region" in errors[1] and "'nowhere'" in errors[1]
     assert "spot_instance_types" in errors[2]
     assert "spot_ssh_cidrs[0]" in errors[3] and "'x'" in errors[3]
-    assert "spot_pull_repo must be a non-empty string" in errors[4]
+    assert "spot_pull_repo must be the git URL of your project" in errors[4]
     assert str(error.value) == "; ".join(errors)
 
 
@@ -135,6 +135,12 @@ def test_each_variable_is_checked(variable, value, fragment):
     with pytest.raises(StackError) as error:
         plan(**{variable: value})
     assert len(error.value.errors) == 1 and fragment in error.value.errors[0], error.value.errors
+
+
+def test_a_stack_that_goes_needs_no_project():
+    plan(spot_state="absent", spot_pull_repo="")
+    with pytest.raises(StackError, match="spot_pull_repo must be the git URL of your project"):
+        plan(spot_state="present", spot_pull_repo="")
 
 
 def test_missing_required_variables_are_errors():
