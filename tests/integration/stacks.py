@@ -17,8 +17,8 @@ TAG = "spotkit:stack"
 
 
 def load_example_inventory():
-    """{stack: variables} of inventory/example, group_vars merged under host_vars."""
-    example = REPO / "inventory" / "example"
+    """{stack: variables} of examples/project/inventory, group_vars merged under host_vars."""
+    example = REPO / "examples" / "project" / "inventory"
     shared = yaml.safe_load((example / "group_vars" / "spot_stacks.yml").read_text())
     stacks = {}
     for host in yaml.safe_load((example / "hosts.yml").read_text())["spot_stacks"]["hosts"]:
@@ -27,7 +27,7 @@ def load_example_inventory():
 
 
 def example_stacks(endpoint_url):
-    """The stacks of inventory/example, pointed at the emulator, with an image it knows."""
+    """The stacks of examples/project/inventory, pointed at the emulator, with an image it knows."""
     return {
         name: dict(copy.deepcopy(stack), spot_region=REGION, spot_endpoint_url=endpoint_url, spot_image_id=IMAGES["arm64"])
         for name, stack in load_example_inventory().items()

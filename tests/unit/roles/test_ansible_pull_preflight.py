@@ -15,7 +15,6 @@ GOOD = {"ansible_pull_repo_url": "file:///srv/repo.git"}
 CASES = [
     ({"ansible_pull_repo_url": ""}, "ansible_pull_repo_url must be the git URL", '""'),
     ({"ansible_pull_playbook": "/etc/pull.yml"}, "ansible_pull_playbook must be a path inside the checkout", '"/etc/pull.yml"'),
-    ({"ansible_pull_checkout_dir": "/opt/elsewhere"}, "ansible_pull_checkout_dir must be", '"/opt/elsewhere"'),
     ({"ansible_pull_interval": "every hour"}, "ansible_pull_interval must be a systemd time span", '"every hour"'),
     ({"ansible_pull_randomized_delay": "5 mins!"}, "ansible_pull_randomized_delay must be a systemd time span", '"5 mins!"'),
     ({"ansible_pull_start_delay": ""}, "ansible_pull_start_delay must be a systemd time span", '""'),
