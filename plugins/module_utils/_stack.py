@@ -12,6 +12,7 @@ field) and the bad value; an env value is never repeated, as it may be a secret.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 
 # --- Names: docs/architecture.md ------------------------------------------------------------------
@@ -126,7 +127,7 @@ def _check_volumes(what, volumes):
             raise ValueError("%s items must be 'source:/path' or 'source:/path:options'; got %r" % (what, volume))
 
 
-def _check_env(what, env):
+def check_env(what, env):
     if not isinstance(env, dict):
         raise ValueError("%s must be a mapping of variable names to values; got a %s" % (what, type(env).__name__))
     for key, value in env.items():
@@ -141,16 +142,14 @@ def _check_env(what, env):
             raise ValueError("%s: variable %s must be a single line" % (what, key))
 
 
-def parse_port(what, spec):
-    """Return (host_port, container_port, protocol) of a port spec; raise ValueError when malformed."""
+def parse_port(label, spec):
+    """Return (host_port, container_port, protocol) of a service's port; raise ValueError when malformed."""
     match = PORT_PATTERN.match(spec) if isinstance(spec, str) else None
-    if not match:
-        raise ValueError("%s must be 'HOST:CONTAINER' or 'HOST:CONTAINER/udp'; got %r" % (what, spec))
-    host, container = int(match.group(1)), int(match.group(2))
-    for port in (host, container):
-        if not 1 <= port <= 65535:
-            raise ValueError("%s: port %d is outside 1-65535; got %r" % (what, port, spec))
-    return host, container, match.group(3) or "tcp"
+    ports = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    if not all(1 <= port <= 65535 for port in ports):
+        raise ValueError("%s: field 'ports' items must be 'host:container' or 'host:container/udp' with ports 1-65535; got %r"
+                         % (label, spec))
+    return ports[0], ports[1], match.group(3) or "tcp"
 
 
 def service_ports(services):
@@ -168,7 +167,7 @@ def service_ports(services):
             raise ValueError("%s: field 'ports' must be a list; got %r" % (label, specs))
         for spec in specs:
             what = "%s: field 'ports' item %r" % (label, spec)
-            host, container, protocol = parse_port(what, spec)
+            host, container, protocol = parse_port(label, spec)
             if host == SSH_PORT:
                 raise ValueError("%s: host port 22 is reserved for SSH (opened by spot_ssh_cidrs)" % what)
             if (host, protocol) in taken:
@@ -220,18 +219,19 @@ def _check_service_fields(label, service):
     if "command" in service:
         _check_string_list("%s: field 'command'" % label, service["command"])
     if "env" in service:
-        _check_env("%s: field 'env'" % label, service["env"])
+        check_env("%s: field 'env'" % label, service["env"])
     pull = service.get("pull", DEFAULT_PULL_POLICY)
     if pull not in PULL_POLICIES:
         raise ValueError("%s: field 'pull' must be one of %s; got %r" % (label, ", ".join(PULL_POLICIES), pull))
 
 
-def check_services(services):
+def check_services(services, allow_empty=False):
     """Check every field of spot_services that provisioning and the instance rely on.
 
     Returns the list unchanged; raises ValueError naming the service, the field and the bad value.
+    A stack has at least one service; the instance's container_service role may run none.
     """
-    if isinstance(services, list) and not services:
+    if isinstance(services, list) and not services and not allow_empty:
         raise ValueError("spot_services must list at least one service; got []")
     check_service_names(services)
     for index, service in enumerate(services):
@@ -408,15 +408,23 @@ class StackError(ValueError):
         self.errors = errors
 
 
+def canonical_rules(rules):
+    """Security group rules in one order, so that the rules wanted and the rules found compare equal."""
+    return sorted(rules, key=lambda rule: json.dumps(rule, sort_keys=True))
+
+
 def security_group_rules(services, cidrs):
-    """Inbound rules for amazon.aws.ec2_security_group: the services' host ports open to all, 22 only to cidrs."""
+    """Inbound rules for amazon.aws.ec2_security_group: the services' host ports open to all, 22 only to cidrs.
+
+    In canonical order (canonical_rules), as spotkit.ec2.stack_info reports the rules it finds.
+    """
     rules = [
         {"proto": port["protocol"], "ports": [port["host"]], "cidr_ip": "0.0.0.0/0", "rule_desc": port["service"]}
         for port in service_ports(services)
     ]
     for version, cidr in cidrs:
         rules.append({"proto": "tcp", "ports": [SSH_PORT], "cidr_ipv6" if version == 6 else "cidr_ip": cidr, "rule_desc": "ssh"})
-    return rules
+    return canonical_rules(rules)
 
 
 def log_groups(stack, services):

@@ -16,9 +16,11 @@ description:
     what tearing it down needs to find.
   - "The account and its partition; the region's default subnets and their VPC; the image (found by id, or
     through the public SSM parameter that names it) with its architecture and root device; the public hosted
-    zone; the Elastic IPs, security groups and log groups of the stack (by the tag C(spotkit:stack=<stack>), and
-    by the name prefix C(/spotkit/<stack>/) for log groups and SSM parameters), and the tags of its launch
-    template."
+    zone and the A records in it that name O(domain) or point at the stack's addresses; the Elastic IPs,
+    security groups (with their rules) and log groups of the stack (by the tag C(spotkit:stack=<stack>), and
+    by the name prefix C(/spotkit/<stack>/) for log groups and SSM parameters); the tags of its launch
+    template; its IAM role (C(spotkit-<stack>)) with its policies, and its instance profile."
+  - What it reports lets the caller skip a module whose resource already is as wanted.
   - One module, so that one process and one set of AWS clients do what seven info modules would.
   - Something that does not exist is reported empty, never as a failure; the caller decides what it needs.
 options:
@@ -36,6 +38,10 @@ options:
     default: ""
   hosted_zone:
     description: Public Route53 hosted zone to find. Empty means none.
+    type: str
+    default: ""
+  domain:
+    description: Name whose A record in O(hosted_zone) to report. Empty means none.
     type: str
     default: ""
 extends_documentation_fragment:
@@ -105,10 +111,28 @@ addresses:
   type: list
   elements: dict
 security_groups:
-  description: The stack's security groups (C(group_id), C(group_name)).
+  description:
+    - The stack's security groups (C(group_id), C(group_name), C(vpc_id), C(tags)), with their C(ingress) and
+      C(egress) rules in the shape M(amazon.aws.ec2_security_group) takes (C(proto), C(ports), C(cidr_ip) or
+      C(cidr_ipv6) or C(group_id) or C(prefix_list_id), C(rule_desc)), one rule per source, in canonical order.
   returned: always
   type: list
   elements: dict
+records:
+  description: A records of O(hosted_zone) named O(domain) or pointing at one of the stack's addresses (C(name), C(ttl), C(values)).
+  returned: always
+  type: list
+  elements: dict
+role:
+  description:
+    - The stack's IAM role C(spotkit-<stack>) (C(description), C(trust_policy), C(tags), C(managed_policy_arns),
+      C(inline_policies) by name); empty when there is none.
+  returned: always
+  type: dict
+instance_profile:
+  description: The stack's instance profile C(spotkit-<stack>) (C(roles), C(tags)); empty when there is none.
+  returned: always
+  type: dict
 log_groups:
   description: The stack's log groups (C(name), C(retention_in_days), C(tags)).
   returned: always
@@ -134,7 +158,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-TAG = "spotkit:stack"
+from ansible_collections.spotkit.ec2.plugins.module_utils._stack import TAG_KEY as TAG, canonical_rules, resource_name
 
 
 def caller(sts):
@@ -189,9 +213,76 @@ def addresses(ec2, stack):
     ]
 
 
+def tags_of(items):
+    return {tag["Key"]: tag["Value"] for tag in items or []}
+
+
+# Where an IP permission lets traffic come from, and the rule key amazon.aws.ec2_security_group gives it.
+SOURCES = (("IpRanges", "CidrIp", "cidr_ip"), ("Ipv6Ranges", "CidrIpv6", "cidr_ipv6"),
+           ("UserIdGroupPairs", "GroupId", "group_id"), ("PrefixListIds", "PrefixListId", "prefix_list_id"))
+
+
+def rules(permissions):
+    """IP permissions as rules of amazon.aws.ec2_security_group, one per source, in canonical order."""
+    found = []
+    for permission in permissions:
+        low, high = permission.get("FromPort"), permission.get("ToPort")
+        ports = [] if low is None else [low] if low == high else ["%d-%d" % (low, high)]
+        for field, key, rule_key in SOURCES:
+            for source in permission.get(field, []):
+                found.append({"proto": permission["IpProtocol"], "ports": ports, rule_key: source[key],
+                              "rule_desc": source.get("Description", "")})
+    return canonical_rules(found)
+
+
 def security_groups(ec2, stack):
     found = ec2.describe_security_groups(aws_retry=True, Filters=[{"Name": "tag:%s" % TAG, "Values": [stack]}])["SecurityGroups"]
-    return [{"group_id": g["GroupId"], "group_name": g["GroupName"]} for g in found]
+    return [
+        {"group_id": g["GroupId"], "group_name": g["GroupName"], "vpc_id": g.get("VpcId", ""), "tags": tags_of(g.get("Tags")),
+         "ingress": rules(g.get("IpPermissions", [])), "egress": rules(g.get("IpPermissionsEgress", []))}
+        for g in found
+    ]
+
+
+def records(route53, zone_id, domain, stack_addresses):
+    """A records of the zone that name the domain or point at one of the stack's addresses."""
+    wanted = domain.lower().rstrip(".")
+    found = []
+    for page in route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone_id):
+        for record in page["ResourceRecordSets"]:
+            if record["Type"] != "A" or "AliasTarget" in record:
+                continue
+            name = record["Name"].rstrip(".")
+            values = [item["Value"] for item in record.get("ResourceRecords", [])]
+            if name == wanted or set(values) & set(stack_addresses):
+                found.append({"name": name, "ttl": record.get("TTL"), "values": values})
+    return found
+
+
+def role(iam, name):
+    try:
+        found = iam.get_role(aws_retry=True, RoleName=name)["Role"]
+    except is_boto3_error_code("NoSuchEntity"):
+        return {}
+    attached = iam.list_attached_role_policies(aws_retry=True, RoleName=name)["AttachedPolicies"]
+    inline = iam.list_role_policies(aws_retry=True, RoleName=name)["PolicyNames"]
+    return {
+        "description": found.get("Description", ""),
+        "trust_policy": found.get("AssumeRolePolicyDocument", {}),
+        "tags": tags_of(found.get("Tags")),
+        "managed_policy_arns": [policy["PolicyArn"] for policy in attached],
+        "inline_policies": {
+            policy: iam.get_role_policy(aws_retry=True, RoleName=name, PolicyName=policy)["PolicyDocument"] for policy in inline
+        },
+    }
+
+
+def instance_profile(iam, name):
+    try:
+        found = iam.get_instance_profile(aws_retry=True, InstanceProfileName=name)["InstanceProfile"]
+    except is_boto3_error_code("NoSuchEntity"):
+        return {}
+    return {"roles": [item["RoleName"] for item in found.get("Roles", [])], "tags": tags_of(found.get("Tags"))}
 
 
 def launch_template_tags(ec2, stack):
@@ -233,13 +324,14 @@ def main():
             image_id=dict(type="str", default=""),
             image_parameter=dict(type="str", default=""),
             hosted_zone=dict(type="str", default=""),
+            domain=dict(type="str", default=""),
         ),
         supports_check_mode=True,
     )
     params = module.params
     retry = AWSRetry.jittered_backoff()
     ec2 = module.client("ec2", retry_decorator=retry)
-    result = {"changed": False, "image_parameter_value": "", "image": {}, "hosted_zone": {}}
+    result = {"changed": False, "image_parameter_value": "", "image": {}, "hosted_zone": {}, "records": []}
     try:
         result["account"], result["partition"] = caller(module.client("sts", retry_decorator=retry))
         result["vpc_id"], result["subnet_ids"] = default_subnets(ec2)
@@ -249,13 +341,20 @@ def main():
             image_id = result["image_parameter_value"] = parameter_value(ssm, params["image_parameter"])
         if image_id:
             result["image"] = image(ec2, image_id)
-        if params["hosted_zone"]:
-            result["hosted_zone"] = public_zone(module.client("route53", retry_decorator=retry), params["hosted_zone"])
         result["addresses"] = addresses(ec2, params["stack"])
+        if params["hosted_zone"]:
+            route53 = module.client("route53", retry_decorator=retry)
+            result["hosted_zone"] = public_zone(route53, params["hosted_zone"])
+            if result["hosted_zone"]:
+                result["records"] = records(route53, result["hosted_zone"]["id"], params["domain"],
+                                            [address["public_ip"] for address in result["addresses"]])
         result["security_groups"] = security_groups(ec2, params["stack"])
         result["launch_template_tags"] = launch_template_tags(ec2, params["stack"])
         result["log_groups"] = log_groups(module.client("logs", retry_decorator=retry), params["stack"])
         result["parameters"] = parameters(ssm, params["stack"])
+        iam = module.client("iam", retry_decorator=retry)
+        result["role"] = role(iam, resource_name(params["stack"]))
+        result["instance_profile"] = instance_profile(iam, resource_name(params["stack"]))
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
         module.fail_json_aws(exc, msg="Looking up stack %s" % params["stack"])
     module.exit_json(**result)

@@ -1,5 +1,5 @@
 """The user-data of the example stacks and of the sandbox stack, rendered by the spot_instance role:
-accepted by the real cloud-init of Debian 12 (22.4) and 13 (25.x), and under the 2 KB target."""
+accepted by the real cloud-init of Debian 12 (22.4) and 13 (25.x), and under the 8 KB target (half of EC2's limit)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import yaml
 from sandbox_e2e import REPO, ansible_playbook, docker
 
 SUITES = ("bookworm", "trixie")
-TARGET_BYTES = 2048
+# The settings and the pull script, which the ansible_pull role installs from the same template.
+TARGET_BYTES = 8192
 SANDBOX_DEFAULTS = yaml.safe_load((REPO / "roles" / "sandbox" / "defaults" / "main.yml").read_text())
 
 
@@ -61,7 +62,7 @@ def test_cloud_init_refuses_a_broken_user_data(tmp_path, instance_image):
     assert schema_check(instance_image, broken).returncode != 0
 
 
-def test_user_data_stays_under_the_2_kb_target(user_data):
+def test_user_data_stays_under_the_8_kb_target(user_data):
     for stack, path in user_data.items():
         size = len(path.read_bytes())
         assert size < TARGET_BYTES, (stack, size)

@@ -67,6 +67,7 @@ CASES = {
     "ssh cidr": ("ssh-cidr", {"spot_ssh_cidrs": ["10.0.0.300/32"]}, ["spot_ssh_cidrs[0]", "'10.0.0.300/32'"], PREFLIGHT),
     "instance vars key": ("vars-key", {"spot_instance_vars": {"spot_region": "x"}}, ["spot_instance_vars", "'spot_region'"], PREFLIGHT),
     "state": ("state", {"spot_state": "gone"}, ["spot_state", "got: gone"], PREFLIGHT),
+    "no project": ("no-project", {"spot_pull_repo": ""}, ["spot_pull_repo", "got ''"], PREFLIGHT),
     "unknown service field": ("svc-field", {"spot_services": services({"colour": "red"})}, ["spot_services.colour"], PREFLIGHT),
     "user-data size": ("too-big", {"spot_instance_vars": {"motd": "x" * 17000}},
                        ["user-data would be", "limit of 16384", "spot_instance_vars"], PREFLIGHT),
@@ -86,7 +87,8 @@ CASES = {
 @pytest.fixture(scope="module")
 def battery(aws):
     aws.reset()
-    valid = {"spot_region": REGION, "spot_endpoint_url": aws.url, "spot_image_id": IMAGES["arm64"], "spot_services": services()}
+    valid = {"spot_region": REGION, "spot_endpoint_url": aws.url, "spot_image_id": IMAGES["arm64"], "spot_services": services(),
+             "spot_pull_repo": "https://example.com/site.git"}
     stacks = {}
     for name, changes, _expected, _phase in CASES.values():
         stack = dict(copy.deepcopy(valid), **changes)

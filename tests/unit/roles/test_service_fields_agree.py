@@ -1,5 +1,5 @@
 """A service's fields are checked in one place, the rulebook (plugins/module_utils/_stack.py). The argument specs
-that declare them for ansible-doc and type checks, and the container_service role's defaults, must say the same."""
+that declare them for ansible-doc and type checks must say the same as the rulebook and the filter built on it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.spotkit.ec2.plugins.filter.container_services import container_services
 from ansible_collections.spotkit.ec2.plugins.module_utils import _stack
 
 ROLES = Path(__file__).resolve().parents[3] / "roles"
@@ -40,11 +41,8 @@ def test_the_stack_api_declares_the_rulebooks_defaults_and_retentions():
     assert options["log_retention_days"]["choices"] == list(_stack.LOG_RETENTION_DAYS)
 
 
-def test_the_container_service_role_fills_in_what_its_spec_declares():
-    role_defaults = yaml.safe_load((ROLES / "container_service" / "vars" / "main.yml").read_text())["_container_service_field_defaults"]
+def test_the_container_service_role_declares_the_defaults_its_filter_fills_in():
     declared = {field: option["default"] for field, option in DECLARATIONS["container_service"].items() if "default" in option}
-    assert role_defaults == declared
-    # The same defaults as a stack's settings carry (command: none, which the role runs as no arguments).
-    assert {field: default for field, default in role_defaults.items() if field != "command"} == {
-        field: default for field, default in _stack.SERVICE_DEFAULTS.items() if field in role_defaults}
-    assert role_defaults["command"] == []
+    filled = container_services([{"name": "web", "image": "nginx:1"}])[0]
+    assert declared == {field: filled[field] for field in declared}
+    assert set(declared) == set(_stack.SERVICE_DEFAULTS) - {"log_retention_days"} | {"command"}

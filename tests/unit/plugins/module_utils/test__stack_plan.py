@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ansible_collections.spotkit.ec2.plugins.module_utils._stack import StackError, plan_stack
+from ansible_collections.spotkit.ec2.plugins.module_utils._stack import StackError, canonical_rules, plan_stack
 
 BLOG = {"name": "blog", "image": "caddy:2", "ports": ["80:80", "443:443", "443:443/udp"]}
 API = {"name": "api", "image": "api:1", "env": {"TOKEN": "s3cr3t"}, "command": ["serve"], "pull": "missing",
@@ -49,13 +49,16 @@ def test_dns_names_are_normalised_and_empty_without_a_domain():
 
 
 def test_security_group_opens_the_services_ports_to_all_and_ssh_only_to_the_cidrs():
-    assert plan()["security_group_rules"] == [
+    rules = plan()["security_group_rules"]
+    # In canonical order, as stack_info reports the rules it finds.
+    assert rules == canonical_rules(rules)
+    assert canonical_rules(rules) == canonical_rules([
         {"proto": "tcp", "ports": [80], "cidr_ip": "0.0.0.0/0", "rule_desc": "blog"},
         {"proto": "tcp", "ports": [443], "cidr_ip": "0.0.0.0/0", "rule_desc": "blog"},
         {"proto": "udp", "ports": [443], "cidr_ip": "0.0.0.0/0", "rule_desc": "blog"},
         {"proto": "tcp", "ports": [22], "cidr_ip": "203.0.113.7/32", "rule_desc": "ssh"},
         {"proto": "tcp", "ports": [22], "cidr_ipv6": "2001:db8::/48", "rule_desc": "ssh"},
-    ]
+    ])
     assert [rule for rule in plan(spot_ssh_cidrs=[])["security_group_rules"] if rule["ports"] == [22]] == []
 
 

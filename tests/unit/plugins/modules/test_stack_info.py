@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from urllib.parse import quote
+
 import boto3
 import pytest
 from botocore.stub import Stubber
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+from ansible_collections.spotkit.ec2.plugins.module_utils._stack import canonical_rules
 from ansible_collections.spotkit.ec2.plugins.modules import stack_info
 
 
@@ -84,13 +88,30 @@ def test_addresses_and_security_groups_are_found_by_the_stack_tag(stub):
         {"AllocationId": "eipalloc-1", "PublicIp": "198.51.100.7", "InstanceId": "i-1", "AssociationId": "eipassoc-1"},
         {"AllocationId": "eipalloc-2", "PublicIp": "198.51.100.8"},
     ]}, {"Filters": by_tag})
-    stubber.add_response("describe_security_groups", {"SecurityGroups": [{"GroupId": "sg-1", "GroupName": "spotkit-blog"}]},
-                         {"Filters": by_tag})
+    stubber.add_response("describe_security_groups", {"SecurityGroups": [{
+        "GroupId": "sg-1", "GroupName": "spotkit-blog", "VpcId": "vpc-1", "Tags": [{"Key": "spotkit:stack", "Value": "blog"}],
+        "IpPermissions": [
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "blog"}],
+             "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
+            {"IpProtocol": "tcp", "FromPort": 8000, "ToPort": 8080, "UserIdGroupPairs": [{"GroupId": "sg-2"}],
+             "PrefixListIds": [{"PrefixListId": "pl-1", "Description": "list"}]},
+        ],
+        "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    }]}, {"Filters": by_tag})
     assert stack_info.addresses(ec2, "blog") == [
         {"allocation_id": "eipalloc-1", "public_ip": "198.51.100.7", "instance_id": "i-1", "association_id": "eipassoc-1"},
         {"allocation_id": "eipalloc-2", "public_ip": "198.51.100.8", "instance_id": "", "association_id": ""},
     ]
-    assert stack_info.security_groups(ec2, "blog") == [{"group_id": "sg-1", "group_name": "spotkit-blog"}]
+    (group,) = stack_info.security_groups(ec2, "blog")
+    assert (group["group_id"], group["group_name"], group["vpc_id"], group["tags"]) == ("sg-1", "spotkit-blog", "vpc-1", {"spotkit:stack": "blog"})
+    # One rule per source, in the shape of amazon.aws.ec2_security_group, in canonical order.
+    assert group["ingress"] == canonical_rules([
+        {"proto": "tcp", "ports": [443], "cidr_ip": "0.0.0.0/0", "rule_desc": "blog"},
+        {"proto": "tcp", "ports": [443], "cidr_ipv6": "::/0", "rule_desc": ""},
+        {"proto": "tcp", "ports": ["8000-8080"], "group_id": "sg-2", "rule_desc": ""},
+        {"proto": "tcp", "ports": ["8000-8080"], "prefix_list_id": "pl-1", "rule_desc": "list"},
+    ])
+    assert group["egress"] == [{"proto": "-1", "ports": [], "cidr_ip": "0.0.0.0/0", "rule_desc": ""}]
 
 
 def test_log_groups_are_found_by_prefix_with_retention_and_tags(stub):
@@ -124,3 +145,54 @@ def test_parameters_under_the_stack_path(stub):
     stubber.add_response("describe_parameters", {"Parameters": [{"Name": "/spotkit/blog/env", "Version": 3}]},
                          {"ParameterFilters": [{"Key": "Path", "Option": "Recursive", "Values": ["/spotkit/blog"]}]})
     assert stack_info.parameters(ssm, "blog") == [{"name": "/spotkit/blog/env", "version": 3}]
+
+
+def test_records_that_name_the_domain_or_point_at_the_stacks_addresses(stub):
+    route53, stubber = stub("route53")
+    sets = [
+        {"Name": "example.com.", "Type": "NS", "TTL": 172800, "ResourceRecords": [{"Value": "ns-1."}]},
+        {"Name": "blog.example.com.", "Type": "A", "TTL": 300, "ResourceRecords": [{"Value": "198.51.100.7"}]},
+        {"Name": "old.example.com.", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "198.51.100.7"}]},
+        {"Name": "other.example.com.", "Type": "A", "TTL": 300, "ResourceRecords": [{"Value": "203.0.113.9"}]},
+        {"Name": "alias.example.com.", "Type": "A", "AliasTarget": {"HostedZoneId": "Z", "DNSName": "x.", "EvaluateTargetHealth": False}},
+    ]
+    stubber.add_response("list_resource_record_sets", {"ResourceRecordSets": sets, "IsTruncated": False, "MaxItems": "300"},
+                         {"HostedZoneId": "Z1"})
+    assert stack_info.records(route53, "Z1", "Blog.Example.com.", ["198.51.100.7"]) == [
+        {"name": "blog.example.com", "ttl": 300, "values": ["198.51.100.7"]},
+        {"name": "old.example.com", "ttl": 60, "values": ["198.51.100.7"]},
+    ]
+
+
+def test_role_with_its_policies_and_nothing_when_missing(stub):
+    iam, stubber = stub("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": ["*"]}]}
+    stubber.add_response("get_role", {"Role": {
+        "Path": "/", "RoleName": "spotkit-blog", "RoleId": "AROA1234567890123456", "Arn": "arn:aws:iam::123456789012:role/spotkit-blog",
+        # As IAM answers: URL-encoded JSON, which botocore decodes.
+        "CreateDate": "2026-01-01T00:00:00Z", "AssumeRolePolicyDocument": quote(json.dumps(trust)), "Description": "d",
+        "Tags": [{"Key": "spotkit:stack", "Value": "blog"}]}}, {"RoleName": "spotkit-blog"})
+    stubber.add_response("list_attached_role_policies", {"AttachedPolicies": []}, {"RoleName": "spotkit-blog"})
+    stubber.add_response("list_role_policies", {"PolicyNames": ["spotkit-blog"]}, {"RoleName": "spotkit-blog"})
+    stubber.add_response("get_role_policy", {"RoleName": "spotkit-blog", "PolicyName": "spotkit-blog", "PolicyDocument": quote(json.dumps(document))},
+                         {"RoleName": "spotkit-blog", "PolicyName": "spotkit-blog"})
+    stubber.add_client_error("get_role", service_error_code="NoSuchEntity", expected_params={"RoleName": "spotkit-gone"})
+    assert stack_info.role(iam, "spotkit-blog") == {
+        "description": "d", "trust_policy": trust, "tags": {"spotkit:stack": "blog"}, "managed_policy_arns": [],
+        "inline_policies": {"spotkit-blog": document},
+    }
+    assert stack_info.role(iam, "spotkit-gone") == {}
+
+
+def test_instance_profile_with_its_roles_and_nothing_when_missing(stub):
+    iam, stubber = stub("iam")
+    stubber.add_response("get_instance_profile", {"InstanceProfile": {
+        "Path": "/", "InstanceProfileName": "spotkit-blog", "InstanceProfileId": "AIPA1234567890123456",
+        "Arn": "arn:aws:iam::123456789012:instance-profile/spotkit-blog", "CreateDate": "2026-01-01T00:00:00Z",
+        "Roles": [{"Path": "/", "RoleName": "spotkit-blog", "RoleId": "AROA1234567890123456", "Arn": "arn:aws:iam::123456789012:role/spotkit-blog",
+                   "CreateDate": "2026-01-01T00:00:00Z"}],
+        "Tags": [{"Key": "Name", "Value": "spotkit-blog"}]}}, {"InstanceProfileName": "spotkit-blog"})
+    stubber.add_client_error("get_instance_profile", service_error_code="NoSuchEntity", expected_params={"InstanceProfileName": "x"})
+    assert stack_info.instance_profile(iam, "spotkit-blog") == {"roles": ["spotkit-blog"], "tags": {"Name": "spotkit-blog"}}
+    assert stack_info.instance_profile(iam, "x") == {}
