@@ -187,6 +187,7 @@ try:
 except ImportError:
     CREDENTIAL_ERRORS = RETRIED_EXCEPTIONS = ()  # AnsibleAWSModule reports the missing library
 
+from ansible.module_utils.common.warnings import warn
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -413,12 +414,12 @@ class Attacher:
         result["association_id"] = answer.get("AssociationId", "")
         return result
 
-    def retry_warnings(self):
+    def retry_warnings(self, allowed):
         """One line per attempt that failed and was made again."""
         return [
-            "Attempt %d of attaching the Elastic IP of stack %s failed with %s (%s): %s; attempt %d followed after %.1f s"
-            % (failed["attempt"], self.stack, failed["error"], failed["operation"] or "-", failed["message"],
-               following["attempt"], following["waited"])
+            "Elastic IP of stack %s: attempt %d of %d failed with %s in %s, next attempt after %.1f s (%s)"
+            % (self.stack, failed["attempt"], allowed, failed["error"], failed["operation"] or "-",
+               following["waited"], failed["message"])
             for failed, following in zip(self.attempts, self.attempts[1:])
         ]
 
@@ -454,23 +455,27 @@ def main():
         catch_extra_error_codes=codes,
     )
     what = "the Elastic IP of stack %s to %s in %s" % (params["stack"], who["instance_id"], who["region"])
+
+    def report_retries():
+        # Straight to ansible-core: AnsibleAWSModule.warn would also hand them to exit_json as `warnings`,
+        # which ansible-core 2.19 reports as deprecated.
+        for line in attacher.retry_warnings(params["retries"] + 1):
+            warn(line)
+
     try:
         result = attacher.run(retry)
     except AddressCountError as exc:
-        for line in attacher.retry_warnings():
-            module.warn(line)
+        report_retries()
         module.fail_json(msg=str(exc), attempts=attacher.attempts, **who)
     except (ClientError, botocore.exceptions.BotoCoreError) as exc:
-        for line in attacher.retry_warnings():
-            module.warn(line)
+        report_retries()
         if StackAddressRetry.found(error_code(exc), codes) and isinstance(exc, RETRIED_EXCEPTIONS):
             count = len(attacher.attempts)
             context = "Giving up after %d %s to attach %s" % (count, "attempt" if count == 1 else "attempts", what)
         else:
             context = "Attaching %s" % what
         module.fail_json_aws(exc, msg=context, attempts=attacher.attempts, **who)
-    for line in attacher.retry_warnings():
-        module.warn(line)
+    report_retries()
     result.update(who, attempts=attacher.attempts)
     module.exit_json(**result)
 
