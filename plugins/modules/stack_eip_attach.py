@@ -224,23 +224,14 @@ class StackAddressRetry(AWSRetry):
 
     @staticmethod
     def status_code_from_exception(error):
-        return error_code(error)
+        return aws_error(error)[0]
 
 
-def error_code(exc):
-    """The AWS error code of a ClientError, else the exception's name (NoCredentialsError, ...)."""
+def aws_error(exc):
+    """(code, message) of a ClientError, else the exception's name and text (NoCredentialsError, ...)."""
     response = getattr(exc, "response", None)
-    if isinstance(response, dict) and response.get("Error", {}).get("Code"):
-        return response["Error"]["Code"]
-    return type(exc).__name__
-
-
-def error_message(exc):
-    """The AWS error message of a ClientError, else the exception's text."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict) and response.get("Error", {}).get("Message"):
-        return response["Error"]["Message"]
-    return str(exc)
+    error = response.get("Error", {}) if isinstance(response, dict) else {}
+    return error.get("Code") or type(exc).__name__, error.get("Message") or str(exc)
 
 
 def retried_codes(retry_error_codes):
@@ -380,8 +371,8 @@ class Attacher:
         try:
             return self._attach()
         except (ClientError, botocore.exceptions.BotoCoreError) as exc:
-            record.update(error=error_code(exc), operation=getattr(exc, "operation_name", None) or self._operation,
-                          message=error_message(exc))
+            code, message = aws_error(exc)
+            record.update(error=code, operation=getattr(exc, "operation_name", None) or self._operation, message=message)
             if isinstance(exc, CREDENTIAL_ERRORS):
                 # A client keeps the credentials it was created with (none): only a new one finds them.
                 self._ec2 = None
@@ -469,7 +460,7 @@ def main():
         module.fail_json(msg=str(exc), attempts=attacher.attempts, **who)
     except (ClientError, botocore.exceptions.BotoCoreError) as exc:
         report_retries()
-        if StackAddressRetry.found(error_code(exc), codes) and isinstance(exc, RETRIED_EXCEPTIONS):
+        if StackAddressRetry.found(aws_error(exc)[0], codes) and isinstance(exc, RETRIED_EXCEPTIONS):
             count = len(attacher.attempts)
             context = "Giving up after %d %s to attach %s" % (count, "attempt" if count == 1 else "attempts", what)
         else:
