@@ -1,5 +1,5 @@
 """The eip role attached each platform's Elastic IP to the instance id it read, through injected
-credential errors, with growing waits, reading its identity only the way it should."""
+credential errors, with jittered waits within their backoff bounds, reading its identity only the way it should."""
 
 from __future__ import annotations
 
@@ -10,8 +10,15 @@ import urllib.parse
 
 import boto3
 import pytest
+import yaml
 
 STATE_DIR = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
+# converge.yml sets eip_retry_delay only; the other retry settings are the role's defaults.
+with open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "eip", "defaults", "main.yml"),
+          encoding="utf-8") as _stream:
+    ROLE_DEFAULTS = yaml.safe_load(_stream)
+SLACK = 0.5
+MIN_TOTAL_WAIT = 0.2
 
 
 @pytest.fixture(name="state")
@@ -45,22 +52,30 @@ def test_address_is_on_the_instance_the_role_read(state):
         tagged[0].get("InstanceId"), state["instance_id"])
 
 
-def test_retried_through_injected_errors_with_growing_waits(state, address):
+def test_retried_through_injected_errors_with_bounded_waits(state, address):
     entries = [e for e in read_log(state["proxy_log"]) if e["client"] == address]
     injected = [e for e in entries if e["injected"]]
     planned = [(f["action"], f["code"]) for f in state["faults"] for unused in range(int(f["count"]))]
-    assert sorted((e["action"], e["injected"]) for e in injected) == sorted(planned)
+    # Every planned error, in the planned order: each attempt finds the address, then associates it.
+    assert [(e["action"], e["injected"]) for e in injected] == planned
     last_fault = injected[-1]["time"]
     success = next(
         (e for e in entries if e["action"] == "AssociateAddress" and e["status"] == 200 and e["time"] > last_fault), None
     )
     assert success is not None, "no successful AssociateAddress after the injected errors"
-    # Each failed attempt i is followed by a wait of retry_delay * 2**(i-1) before attempt i+1.
-    times = [e["time"] for e in injected] + [success["time"]]
-    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
-    waits = [int(state["retry_delay"]) * 2 ** i for i in range(len(gaps))]
-    assert all(gap >= wait for gap, wait in zip(gaps, waits)), "gaps %s, expected at least %s" % (
-        ["%.1f" % g for g in gaps], waits)
+    window = [e for e in entries if injected[0]["time"] <= e["time"] <= success["time"]]
+    assert all(e["injected"] or e["status"] == 200 for e in window), "other failures among the attempts: %s" % window
+    # The wait after each injected error ends with the next attempt's first request. Jittered backoff draws
+    # the wait before retry i (from 1) at random between 0 and min(retry_delay * 2**(i-1), retry_max_delay);
+    # SLACK covers the next request's own round trip, which the proxy logs once the emulator answered.
+    waits = [next(e["time"] for e in entries if e["time"] > fault["time"]) - fault["time"] for fault in injected]
+    bounds = [min(int(state["retry_delay"]) * 2 ** i, ROLE_DEFAULTS["eip_retry_max_delay"]) for i in range(len(waits))]
+    shown = "waits %s, bounds %s" % (["%.2f" % w for w in waits], bounds)
+    assert all(wait <= bound + SLACK for wait, bound in zip(waits, bounds)), shown
+    assert sum(waits) <= sum(bounds) + SLACK * len(waits), shown
+    # No backoff at all would leave only round trips; full jitter sums to under MIN_TOTAL_WAIT with
+    # probability MIN_TOTAL_WAIT**3 / 6 / (2 * 4 * 8), about 2e-5.
+    assert sum(waits) >= MIN_TOTAL_WAIT, "the role hardly waited between attempts: " + shown
 
 
 def test_identity_came_from_the_expected_source(host, state, address):
