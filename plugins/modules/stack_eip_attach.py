@@ -192,9 +192,7 @@ from ansible.module_utils.urls import open_url
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.spotkit.ec2.plugins.module_utils.stack_api import check_name
-
-TAG = "spotkit:stack"
+from ansible_collections.spotkit.ec2.plugins.module_utils._stack import TAG_KEY as TAG, check_name
 RETRY_ERROR_CODES = ("AuthFailure", "UnauthorizedOperation", "InvalidInstanceID.NotFound")
 INSTANCE_ID_PATTERN = re.compile(r"^i-([0-9a-f]{8}|[0-9a-f]{17})$")
 
