@@ -361,6 +361,17 @@ def check_cidrs(cidrs):
     return checked
 
 
+# The root volume of the launch template, in GiB: gp3 takes 1 to 16384. An image whose own root volume
+# is larger gets its own size (roles/spot_instance/tasks/launch_template.yml): AWS refuses less.
+MAX_ROOT_VOLUME_GIB = 16384
+
+
+def check_root_volume_size(value):
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ROOT_VOLUME_GIB:
+        raise ValueError("spot_root_volume_size must be a whole number of GiB from 1 to %d (gp3); got %r" % (MAX_ROOT_VOLUME_GIB, value))
+    return value
+
+
 def check_instance_vars(instance_vars):
     if not isinstance(instance_vars, dict):
         raise ValueError("spot_instance_vars must be a mapping; got %r" % (instance_vars,))
@@ -396,7 +407,7 @@ def check_pull_source(repo, version):
 PLAN_VARIABLES = (
     "spot_state", "spot_region", "spot_services", "spot_instance_types", "spot_image_id", "spot_domain", "spot_hosted_zone",
     "spot_ssh_cidrs", "spot_instance_vars", "spot_pull_repo", "spot_pull_version", "spot_endpoint_url",
-    "spot_instance_endpoint_url", "spot_endpoint_access_key", "spot_endpoint_secret_key",
+    "spot_instance_endpoint_url", "spot_endpoint_access_key", "spot_endpoint_secret_key", "spot_root_volume_size",
 )
 
 
@@ -470,6 +481,7 @@ def _checks(stack, variables):
         "dns": lambda: check_domain(get("spot_domain"), get("spot_hosted_zone")),
         "cidrs": lambda: check_cidrs(get("spot_ssh_cidrs", [])),
         "instance_vars": lambda: check_instance_vars(get("spot_instance_vars", {})),
+        "root_volume": lambda: "spot_root_volume_size" not in variables or check_root_volume_size(get("spot_root_volume_size")),
         # Only what an instance runs needs a project; a stack that goes needs none.
         "pull": lambda: get("spot_state", "present") == "absent" or check_pull_source(get("spot_pull_repo"), get("spot_pull_version")),
         "credentials": lambda: check_endpoint_credentials(

@@ -55,6 +55,8 @@ CASES = {
                ["spot_services[0] (web): field 'volumes'", "'data'"], PREFLIGHT),
     "env name": ("env-name", {"spot_services": services({"env": {"BAD-NAME": "x"}})},
                  ["spot_services[0] (web): field 'env'", "'BAD-NAME'"], PREFLIGHT),
+    "root volume": ("root-volume", {"spot_root_volume_size": 20000},
+                    ["spot_root_volume_size must be a whole number of GiB from 1 to 16384", "got 20000"], PREFLIGHT),
     "architectures": ("arch-mix", {"spot_instance_types": ["t4g.nano", "t3.micro"]},
                       ["spot_instance_types", "t4g.nano (arm64)", "t3.micro (x86_64)"], PREFLIGHT),
     "burstable mix": ("burst-mix", {"spot_instance_types": ["t4g.nano", "m7g.medium"]},

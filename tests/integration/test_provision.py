@@ -179,6 +179,9 @@ def test_launch_template_is_imdsv2_only_encrypted_and_tags_what_it_launches(aws,
         [root] = data["BlockDeviceMappings"]
         assert root["DeviceName"] == "/dev/xvda"
         assert root["Ebs"]["VolumeType"] == "gp3" and root["Ebs"]["Encrypted"] and root["Ebs"]["DeleteOnTermination"]
+        # The emulator's image has a 15 GiB root volume, over spot_root_volume_size's default of 10: the
+        # image's own size (test_a_larger_root_volume_... sets one over it).
+        assert root["Ebs"]["VolumeSize"] == 15
         assert data["IamInstanceProfile"]["Arn"].endswith(":instance-profile/spotkit-%s" % stack)
         assert data["SecurityGroupIds"] == [security_group(aws, stack)["GroupId"]]
         specs = {spec["ResourceType"]: tags_of(spec["Tags"]) for spec in data["TagSpecifications"]}
@@ -312,6 +315,23 @@ def test_removing_the_env_removes_its_parameter(aws, provisioned):
     assert aws.client("ssm").describe_parameters()["Parameters"] == []
     settings = settings_of(user_data(aws, "uptime"))
     assert "spot_env_parameter" not in settings and "spot_env_version" not in settings
+
+
+def test_a_larger_root_volume_is_a_new_template_version_of_that_stack_only(aws, provisioned):
+    stacks = with_extra_port(provisioned[0])
+    del stacks["uptime"]["spot_services"][0]["env"]
+    before = template_version(aws, "uptime")["VersionNumber"]
+    stacks["blog"]["spot_root_volume_size"] = 24
+    run = aws.playbook("provision", stacks)
+    assert run.rc == 0, run.explain()
+    assert run.stats("uptime")["changed"] == 0, run.changed_tasks("uptime")
+    assert run.changed_tasks("blog") == [
+        "Write the launch template", "Keep one spot instance running", "Replace the instance that runs an older launch template",
+    ]
+    version = template_version(aws, "blog")
+    assert version["VersionNumber"] == 2
+    assert version["LaunchTemplateData"]["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"] == 24
+    assert template_version(aws, "uptime")["VersionNumber"] == before
 
 
 def test_teardown_removes_every_resource_of_both_stacks(aws, provisioned):

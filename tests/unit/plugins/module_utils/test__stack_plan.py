@@ -26,6 +26,7 @@ VALID = {
     "spot_instance_endpoint_url": "",
     "spot_endpoint_access_key": "",
     "spot_endpoint_secret_key": "",
+    "spot_root_volume_size": 10,
 }
 
 
@@ -133,6 +134,7 @@ def test_every_broken_rule_is_reported_at_once():
     ("spot_instance_vars", {"spot_x": 1}, "'spot_x'"),
     ("spot_pull_version", "", "spot_pull_version"),
     ("spot_endpoint_access_key", "key", "spot_endpoint_access_key and spot_endpoint_secret_key go together"),
+    ("spot_root_volume_size", 0, "spot_root_volume_size must be a whole number of GiB from 1 to 16384 (gp3); got 0"),
 ])
 def test_each_variable_is_checked(variable, value, fragment):
     with pytest.raises(StackError) as error:
@@ -151,3 +153,17 @@ def test_missing_required_variables_are_errors():
         plan_stack("blog", {})
     for variable in ("spot_region", "spot_services", "spot_instance_types", "spot_pull_repo"):
         assert any(variable in message for message in error.value.errors), variable
+
+
+@pytest.mark.parametrize("size,ok", [(1, True), (10, True), (16384, True), (0, False), (16385, False), (True, False),
+                                     ("10", False), (None, False)])
+def test_the_root_volume_size_is_a_gp3_size(size, ok):
+    if ok:
+        plan(spot_root_volume_size=size)
+    else:
+        with pytest.raises(StackError, match="spot_root_volume_size must be a whole number of GiB"):
+            plan(spot_root_volume_size=size)
+
+
+def test_a_plan_without_a_root_volume_size_leaves_it_to_the_role():
+    plan_stack("shop", {key: value for key, value in VALID.items() if key != "spot_root_volume_size"})
