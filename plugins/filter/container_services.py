@@ -16,7 +16,10 @@ description:
   - "Fields: C(name) and C(image) (required), C(ports) (list of C(host:container) or C(host:container/udp)),
     C(env) (mapping of variable names to single-line strings, numbers or booleans), C(volumes) (list of
     C(source:/path[:options])), C(command) (list of arguments), C(pull) (C(always), C(missing) or C(never); default
-    C(always)), C(log_retention_days) (one of CloudWatch's values; default 30)."
+    C(always)), C(log_retention_days) (one of CloudWatch's values; default 30), C(memory) (the container's memory
+    limit, such as C(256m) or C(1g); default C(256m)), C(pids_limit) (processes and threads; default 256),
+    C(cap_add) (the capabilities the container gets back after it drops them all, such as C(NET_BIND_SERVICE);
+    default none), C(read_only) (the container's root file system read-only; default false)."
   - Bad input raises an error that names the variable, the service, the field and the bad value; an C(env) value is
     never repeated.
 positional: _input
@@ -54,7 +57,7 @@ RETURN = r"""
 _value:
   description:
     - The services in the same order, each with C(name), C(image), C(ports), C(env), C(volumes), C(command),
-      C(pull) and C(log_retention_days).
+      C(pull), C(log_retention_days), C(memory), C(pids_limit), C(cap_add) and C(read_only).
     - Environment values are strings (C(true)/C(false) for booleans).
   type: list
   elements: dict

@@ -11,6 +11,7 @@ field) and the bad value; an env value is never repeated, as it may be a secret.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import re
@@ -58,7 +59,10 @@ def env_parameter(stack):
 
 # --- Services -------------------------------------------------------------------------------------
 
-SERVICE_FIELDS = ("name", "image", "ports", "env", "volumes", "command", "pull", "log_retention_days")
+SERVICE_FIELDS = (
+    "name", "image", "ports", "env", "volumes", "command", "pull", "log_retention_days",
+    "memory", "pids_limit", "cap_add", "read_only",
+)
 REQUIRED_SERVICE_FIELDS = ("name", "image")
 PULL_POLICIES = ("always", "missing", "never")
 DEFAULT_PULL_POLICY = "always"
@@ -68,8 +72,35 @@ LOG_RETENTION_DAYS = (
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )
 DEFAULT_LOG_RETENTION_DAYS = 30
+
+# Limits of a service's container (docs/stack-api.md). The memory limit is sized for a t4g.nano
+# (512 MiB): half of it, so that a service that grows is stopped by its own limit while the system
+# (dockerd, the CloudWatch agent, a pull run) keeps the other half. Docker's units are binary (m =
+# MiB) and it refuses a limit under 6 MiB.
+DEFAULT_MEMORY = "256m"
+MEMORY_PATTERN = re.compile(r"^([1-9][0-9]*)([mg])$")
+MIN_MEMORY_MIB = 6
+# Processes and threads of a container: Caddy runs about 10 threads, Node about 12 plus a process
+# per child it spawns; a fork bomb stops at this many.
+DEFAULT_PIDS_LIMIT = 256
+# The kernel's largest pid_max (PID_MAX_LIMIT on 64-bit).
+MAX_PIDS_LIMIT = 4194304
+# Every container drops all capabilities (--cap-drop ALL) and gets back only those its service lists in
+# cap_add, spelt as Docker spells them (capabilities(7) without the CAP_ prefix). Linux 5.8's BPF, PERFMON
+# and CHECKPOINT_RESTORE are not among them: Debian 12's Docker 20.10 refuses them as unknown.
+CAPABILITIES = (
+    "AUDIT_CONTROL", "AUDIT_READ", "AUDIT_WRITE", "BLOCK_SUSPEND", "CHOWN",
+    "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "IPC_LOCK", "IPC_OWNER", "KILL", "LEASE",
+    "LINUX_IMMUTABLE", "MAC_ADMIN", "MAC_OVERRIDE", "MKNOD", "NET_ADMIN", "NET_BIND_SERVICE", "NET_BROADCAST",
+    "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYSLOG", "SYS_ADMIN", "SYS_BOOT",
+    "SYS_CHROOT", "SYS_MODULE", "SYS_NICE", "SYS_PACCT", "SYS_PTRACE", "SYS_RAWIO", "SYS_RESOURCE", "SYS_TIME",
+    "SYS_TTY_CONFIG", "WAKE_ALARM",
+)
 # What a service's settings hold when the inventory leaves a field out (env and command: nothing).
-SERVICE_DEFAULTS = {"ports": [], "volumes": [], "pull": DEFAULT_PULL_POLICY, "log_retention_days": DEFAULT_LOG_RETENTION_DAYS}
+SERVICE_DEFAULTS = {
+    "ports": [], "volumes": [], "pull": DEFAULT_PULL_POLICY, "log_retention_days": DEFAULT_LOG_RETENTION_DAYS,
+    "memory": DEFAULT_MEMORY, "pids_limit": DEFAULT_PIDS_LIMIT, "cap_add": [], "read_only": False,
+}
 
 # A port is "host:container", optionally "/tcp" or "/udp" (tcp when omitted).
 PORT_PATTERN = re.compile(r"^([0-9]{1,5}):([0-9]{1,5})(?:/(tcp|udp))?$")
@@ -125,6 +156,42 @@ def _check_volumes(what, volumes):
         parts = volume.split(":")
         if len(parts) not in (2, 3) or not parts[0] or not parts[1].startswith("/"):
             raise ValueError("%s items must be 'source:/path' or 'source:/path:options'; got %r" % (what, volume))
+
+
+def _memory_mib(value):
+    """MiB of a memory limit such as 256m or 1g; 0 when it is not one."""
+    match = MEMORY_PATTERN.match(value) if isinstance(value, str) else None
+    return int(match.group(1)) * (1024 if match.group(2) == "g" else 1) if match else 0
+
+
+def _check_memory(what, value):
+    if _memory_mib(value) < MIN_MEMORY_MIB:
+        raise ValueError("%s must be a size in MiB or GiB such as 256m or 1g, at least %dm (Docker's smallest limit); got %r"
+                         % (what, MIN_MEMORY_MIB, value))
+
+
+def _check_pids_limit(what, value):
+    # bool is an int in Python; True is not a number of processes.
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PIDS_LIMIT:
+        raise ValueError("%s must be a whole number of processes and threads from 1 to %d; got %r" % (what, MAX_PIDS_LIMIT, value))
+
+
+def _check_capabilities(what, value):
+    if not isinstance(value, list):
+        raise ValueError("%s must be a list of capabilities such as [NET_BIND_SERVICE]; got %r" % (what, value))
+    for item in value:
+        if item == "ALL":
+            raise ValueError("%s: ALL would give every capability back; list the ones the service needs" % what)
+        if item not in CAPABILITIES:
+            raise ValueError("%s item %r is not a capability as Docker spells it (uppercase, without CAP_); capabilities: %s"
+                             % (what, item, ", ".join(CAPABILITIES)))
+    if len(set(value)) != len(value):
+        raise ValueError("%s lists a capability twice; got %r" % (what, value))
+
+
+def _check_bool(what, value):
+    if not isinstance(value, bool):
+        raise ValueError("%s must be true or false; got %r" % (what, value))
 
 
 def check_env(what, env):
@@ -223,6 +290,11 @@ def _check_service_fields(label, service):
     pull = service.get("pull", DEFAULT_PULL_POLICY)
     if pull not in PULL_POLICIES:
         raise ValueError("%s: field 'pull' must be one of %s; got %r" % (label, ", ".join(PULL_POLICIES), pull))
+    limits = (("memory", _check_memory), ("pids_limit", _check_pids_limit), ("cap_add", _check_capabilities),
+              ("read_only", _check_bool))
+    for field, check in limits:
+        if field in service:
+            check("%s: field '%s'" % (label, field), service[field])
 
 
 def check_services(services, allow_empty=False):
@@ -242,7 +314,7 @@ def check_services(services, allow_empty=False):
 
 def public_service(service):
     """A service as the instance's settings hold it: defaults filled in, env left out (it may hold secrets)."""
-    public = dict(SERVICE_DEFAULTS)
+    public = copy.deepcopy(SERVICE_DEFAULTS)
     public.update((key, value) for key, value in service.items() if key != "env")
     return public
 

@@ -20,10 +20,11 @@ description:
   - "Rules: the stack name (the inventory hostname); C(spot_region); C(spot_services) (at least one; names valid,
     unique, not reserved; an image reference each; ports C(HOST:CONTAINER[/udp]) within 1-65535, none published
     twice, host port 22 reserved for SSH; volumes C(source:/path[:options]); env names and single-line scalar
-    values; pull policy; log retention among CloudWatch's values; no unknown field); C(spot_instance_types) (well
-    formed, one architecture, all burstable or none, no mac); C(spot_image_id); C(spot_domain) inside
-    C(spot_hosted_zone); C(spot_ssh_cidrs); keys of C(spot_instance_vars); C(spot_root_volume_size); C(spot_pull_repo) and
-    C(spot_pull_version); fixed endpoint credentials in pairs and only with C(spot_endpoint_url)."
+    values; pull policy; log retention among CloudWatch's values; memory limit, pids limit, capabilities and
+    read-only root of the container; no unknown field); C(spot_instance_types) (well formed, one architecture, all
+    burstable or none, no mac); C(spot_image_id); C(spot_domain) inside C(spot_hosted_zone); C(spot_ssh_cidrs);
+    keys of C(spot_instance_vars); C(spot_root_volume_size); C(spot_pull_repo) and C(spot_pull_version); fixed
+    endpoint credentials in pairs and only with C(spot_endpoint_url)."
   - "Returns what provisioning needs, derived once: names and tags, the architecture and credit model of the
     instance types, the image parameter, the DNS names, the security group rules, the log groups, and the settings
     document the instance reads from C(/etc/spotkit/stack.json)."

@@ -211,8 +211,9 @@ def test_user_data_carries_the_settings_and_no_secret(aws, provisioned):
         assert all("env" not in service for service in settings["spot_services"])
         assert settings["spot_endpoint_url"] == aws.url
     uptime = user_data(aws, "uptime")
-    for value in stacks["uptime"]["spot_services"][0]["env"].values():
-        assert value not in uptime
+    # Quoted: the settings hold JSON, where the service's read_only is a bare false.
+    for name, value in stacks["uptime"]["spot_services"][0]["env"].items():
+        assert name not in uptime and json.dumps(value) not in uptime
     assert settings_of(uptime)["spot_env_parameter"] == "/spotkit/uptime/env"
     assert settings_of(uptime)["spot_env_version"] == parameter["Version"]
     # No service of the blog has env: no parameter, nothing about it in the settings.

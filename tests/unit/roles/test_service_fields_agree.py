@@ -32,6 +32,11 @@ def test_the_fields_are_the_rulebooks(role):
     assert {name for name, option in options.items() if option.get("required")} == set(_stack.REQUIRED_SERVICE_FIELDS)
     assert options["pull"]["choices"] == list(_stack.PULL_POLICIES)
     assert options["pull"]["default"] == _stack.DEFAULT_PULL_POLICY
+    assert options["cap_add"]["choices"] == list(_stack.CAPABILITIES)
+    for field in ("memory", "pids_limit", "cap_add", "read_only"):
+        assert options[field]["default"] == _stack.SERVICE_DEFAULTS[field], field
+    assert (options["memory"]["type"], options["pids_limit"]["type"], options["read_only"]["type"]) == ("str", "int", "bool")
+    assert (options["cap_add"]["type"], options["cap_add"]["elements"]) == ("list", "str")
 
 
 def test_the_stack_api_declares_the_rulebooks_defaults_and_retentions():

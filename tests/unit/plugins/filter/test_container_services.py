@@ -20,6 +20,10 @@ def test_fills_in_every_default():
         "command": [],
         "pull": "always",
         "log_retention_days": 30,
+        "memory": "256m",
+        "pids_limit": 256,
+        "cap_add": [],
+        "read_only": False,
     }]
 
 
@@ -27,7 +31,7 @@ def test_keeps_given_fields_and_order_and_leaves_the_input_alone():
     services = [
         {"name": "web", "image": "web@sha256:abc", "ports": ["53:53/udp", "8080:80/tcp"], "env": {"A": "1"},
          "volumes": ["/srv/site:/srv:ro", "data:/data"], "command": ["serve", "8080"], "pull": "never",
-         "log_retention_days": 7},
+         "log_retention_days": 7, "memory": "1g", "pids_limit": 32, "cap_add": ["SETGID"], "read_only": True},
         BLOG,
     ]
     result = container_services(services)
@@ -74,6 +78,10 @@ def test_is_registered():
         ([dict(BLOG, env={"A": "two\nlines"})], None, "field 'env': variable A must be a single line"),
         ([dict(BLOG, volumes=["/srv"])], None, "field 'volumes' items must be 'source:/path' or 'source:/path:options'; got '/srv'"),
         ([dict(BLOG, command="caddy run")], None, "field 'command' must be a list of non-empty single-line strings"),
+        ([dict(BLOG, memory="64")], None, "container_service_services[0] (blog): field 'memory' must be a size in MiB or GiB"),
+        ([dict(BLOG, pids_limit=0)], None, "(blog): field 'pids_limit' must be a whole number of processes and threads from 1"),
+        ([dict(BLOG, cap_add=["CAP_SETGID"])], None, "(blog): field 'cap_add' item 'CAP_SETGID' is not a capability"),
+        ([dict(BLOG, read_only="yes")], None, "(blog): field 'read_only' must be true or false; got 'yes'"),
         ([BLOG], {"api": {"A": "1"}}, "env: 'api' is not a service in container_service_services (services: blog)"),
         ([BLOG], ["A=1"], "env must be a mapping of service names to environments; got a list"),
         ([BLOG], {"blog": {"A": "x\ny"}}, "container_service_services (blog) env: variable A must be a single line"),

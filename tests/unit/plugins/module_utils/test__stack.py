@@ -105,8 +105,59 @@ def test_check_services_never_echoes_an_env_value(value):
 
 def test_check_services_accepts_a_full_service():
     services = [svc(env={"A": "1", "B": 2, "C": True}, volumes=["/a:/b"], command=["serve"], pull="missing",
-                    log_retention_days=7)]
+                    log_retention_days=7, memory="1g", pids_limit=64, cap_add=["SETGID", "CHOWN"], read_only=True)]
     assert stack_api.check_services(services) is services
+
+
+# Each limit at both sides of its boundaries.
+@pytest.mark.parametrize("field,value", [
+    ("memory", "6m"), ("memory", "256m"), ("memory", "1g"), ("memory", "1024g"),
+    ("pids_limit", 1), ("pids_limit", 256), ("pids_limit", 4194304),
+    ("cap_add", []), ("cap_add", ["NET_BIND_SERVICE"]), ("cap_add", list(stack_api.CAPABILITIES)),
+    ("read_only", True), ("read_only", False),
+])
+def test_check_services_accepts_the_limits(field, value):
+    stack_api.check_services([svc(**{field: value})])
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("memory", "5m", "field 'memory' must be a size in MiB or GiB such as 256m or 1g, at least 6m (Docker's smallest limit); got '5m'"),
+    ("memory", "0g", "got '0g'"),
+    ("memory", "256", "got '256'"),
+    ("memory", 268435456, "got 268435456"),
+    ("memory", "256M", "got '256M'"),
+    ("memory", "256mb", "got '256mb'"),
+    ("memory", "512k", "got '512k'"),
+    ("memory", "1.5g", "got '1.5g'"),
+    ("memory", "0256m", "got '0256m'"),
+    ("pids_limit", 0, "field 'pids_limit' must be a whole number of processes and threads from 1 to 4194304; got 0"),
+    ("pids_limit", -1, "got -1"),
+    ("pids_limit", 4194305, "got 4194305"),
+    ("pids_limit", True, "got True"),
+    ("pids_limit", "256", "got '256'"),
+    ("pids_limit", 25.6, "got 25.6"),
+    ("cap_add", "CHOWN", "field 'cap_add' must be a list of capabilities such as [NET_BIND_SERVICE]; got 'CHOWN'"),
+    ("cap_add", ["ALL"], "field 'cap_add': ALL would give every capability back; list the ones the service needs"),
+    ("cap_add", ["CAP_CHOWN"], "field 'cap_add' item 'CAP_CHOWN' is not a capability as Docker spells it (uppercase, without CAP_)"),
+    ("cap_add", ["chown"], "item 'chown' is not a capability"),
+    ("cap_add", ["BPF"], "item 'BPF' is not a capability"),
+    ("cap_add", [None], "item None is not a capability"),
+    ("cap_add", ["CHOWN", "SETGID", "CHOWN"], "field 'cap_add' lists a capability twice; got ['CHOWN', 'SETGID', 'CHOWN']"),
+    ("read_only", "true", "field 'read_only' must be true or false; got 'true'"),
+    ("read_only", 1, "got 1"),
+    ("read_only", None, "got None"),
+])
+def test_check_services_refuses_bad_limits_naming_the_service_field_and_value(field, value, message):
+    with pytest.raises(ValueError) as error:
+        stack_api.check_services([svc(), svc(name="api", ports=[], **{field: value})])
+    assert str(error.value).startswith("spot_services[1] (api): field '%s'" % field), str(error.value)
+    assert message in str(error.value)
+
+
+def test_the_capabilities_are_those_of_capabilities_7_that_docker_20_10_knows():
+    assert len(stack_api.CAPABILITIES) == len(set(stack_api.CAPABILITIES)) == 38
+    assert list(stack_api.CAPABILITIES) == sorted(stack_api.CAPABILITIES)
+    assert not {"BPF", "PERFMON", "CHECKPOINT_RESTORE", "ALL"} & set(stack_api.CAPABILITIES)
 
 
 def instance_catalogue():
@@ -249,9 +300,23 @@ def test_public_service_fills_the_defaults_and_leaves_env_out():
     service = svc(env={"TOKEN": "s3cr3t"}, command=["serve"])
     assert stack_api.public_service(service) == {
         "name": "web", "image": "nginx:1", "ports": ["80:80"], "volumes": [], "command": ["serve"],
-        "pull": "always", "log_retention_days": 30,
+        "pull": "always", "log_retention_days": 30, "memory": "256m", "pids_limit": 256, "cap_add": [], "read_only": False,
     }
     assert stack_api.public_service({"name": "w", "image": "i"}) == {
         "name": "w", "image": "i", "ports": [], "volumes": [], "pull": "always", "log_retention_days": 30,
+        "memory": "256m", "pids_limit": 256, "cap_add": [], "read_only": False,
     }
     assert service["env"] == {"TOKEN": "s3cr3t"}
+
+
+def test_public_service_keeps_the_limits_given():
+    limited = svc(memory="64m", pids_limit=32, cap_add=["SETGID"], read_only=True)
+    assert {key: stack_api.public_service(limited)[key] for key in ("memory", "pids_limit", "cap_add", "read_only")} == {
+        "memory": "64m", "pids_limit": 32, "cap_add": ["SETGID"], "read_only": True,
+    }
+
+
+def test_public_services_share_no_default_list():
+    first, second = stack_api.public_service(svc()), stack_api.public_service(svc(name="api"))
+    first["cap_add"].append("CHOWN")
+    assert second["cap_add"] == [] and stack_api.SERVICE_DEFAULTS["cap_add"] == []

@@ -83,9 +83,9 @@ def test_settings_hold_the_services_without_env_and_the_instance_vars_under_the_
         "spot_env_parameter": "/spotkit/shop/env",
         "spot_services": [
             {"name": "blog", "image": "caddy:2", "ports": ["80:80", "443:443", "443:443/udp"], "volumes": [], "pull": "always",
-             "log_retention_days": 30},
+             "log_retention_days": 30, "memory": "256m", "pids_limit": 256, "cap_add": [], "read_only": False},
             {"name": "api", "image": "api:1", "ports": [], "volumes": [], "command": ["serve"], "pull": "missing",
-             "log_retention_days": 7},
+             "log_retention_days": 7, "memory": "256m", "pids_limit": 256, "cap_add": [], "read_only": False},
         ],
     }
     assert (result["env_parameter"], result["env_services"]) == ("/spotkit/shop/env", ["api"])
@@ -134,6 +134,8 @@ def test_every_broken_rule_is_reported_at_once():
     ("spot_instance_vars", {"spot_x": 1}, "'spot_x'"),
     ("spot_pull_version", "", "spot_pull_version"),
     ("spot_endpoint_access_key", "key", "spot_endpoint_access_key and spot_endpoint_secret_key go together"),
+    ("spot_services", [{"name": "blog", "image": "x", "memory": "5m"}], "spot_services[0] (blog): field 'memory'"),
+    ("spot_services", [{"name": "blog", "image": "x", "cap_add": ["ALL"]}], "spot_services[0] (blog): field 'cap_add'"),
     ("spot_root_volume_size", 0, "spot_root_volume_size must be a whole number of GiB from 1 to 16384 (gp3); got 0"),
 ])
 def test_each_variable_is_checked(variable, value, fragment):
