@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -37,6 +38,44 @@ def test_unit_runs_its_container_as_the_contract_says(host, service):
     assert "StandardOutput=append:/var/log/%s.log" % service in unit.content_string
     assert "StandardError=append:/var/log/%s.log" % service in unit.content_string
     assert container_field(host, service, ".State.Running") == "true"
+
+
+# (memory in bytes, pids, capabilities added, read-only root): the blog runs with the defaults.
+LIMITS = {"blog": (256 * 2**20, 256, None, False), "notes": (64 * 2**20, 64, ["CAP_NET_BIND_SERVICE"], True)}
+
+
+@pytest.mark.parametrize("service", sorted(LIMITS))
+def test_container_runs_with_its_limits_and_no_log_of_its_own(host, service):
+    config = json.loads(container_field(host, service, "json .HostConfig"))
+    memory, pids, cap_add, read_only = LIMITS[service]
+    assert config["Memory"] == memory
+    assert config["PidsLimit"] == pids
+    assert config["SecurityOpt"] == ["no-new-privileges"]
+    assert config["CapDrop"] == ["ALL"]
+    # Docker 26 reports the capabilities it was given with the CAP_ prefix.
+    assert [cap if cap.startswith("CAP_") else "CAP_" + cap for cap in config["CapAdd"] or []] == (cap_add or [])
+    assert config["ReadonlyRootfs"] is read_only
+    assert config["LogConfig"]["Type"] == "none"
+
+
+def test_blog_process_has_no_capability_and_cannot_gain_privileges(host):
+    status = host.file("/proc/%s/status" % container_field(host, "blog", ".State.Pid")).content_string
+    fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+    assert fields["NoNewPrivs"].strip() == "1"
+    assert fields["CapBnd"].strip() == fields["CapEff"].strip() == "0000000000000000"
+
+
+def test_the_log_file_is_the_services_one_log(host):
+    before = host.file("/var/log/blog.log").size
+    http_get(host, BLOG_PORT, "/posts/hello.html")
+    # Caddy writes its access log line as the request ends.
+    time.sleep(1)
+    assert "/posts/hello.html" in host.file("/var/log/blog.log").content_string[before:]
+    # Docker keeps no copy (log driver none): docker logs has nothing to read, and says so.
+    logs = host.run("docker logs blog")
+    assert logs.rc != 0 and "configured logging driver does not support reading" in logs.stderr, logs
+    container = container_field(host, "blog", ".Id")
+    assert not host.file("/var/lib/docker/containers/%s/%s-json.log" % (container, container)).exists
 
 
 def test_env_file_is_root_only_and_reaches_the_container(host):

@@ -56,6 +56,28 @@ def test_a_container_runs_with_rotated_json_logs(host):
     assert log_config == {"Type": "json-file", "Config": {"max-file": "3", "max-size": "10m"}}
 
 
+def test_an_attached_container_without_a_log_driver_writes_only_to_its_units_file(host):
+    """What a container_service unit does: the attached client's output appended to a file, no log in Docker."""
+    if host.run("docker image inspect debian:trixie").rc != 0:
+        host.check_output("docker load --input /var/tmp/debian-trixie.tar")
+    host.run("rm -f /var/tmp/log-driver-none.log")
+    run = host.run(
+        "systemd-run --wait --collect --quiet --unit spotkit-log-test "
+        "--property StandardOutput=append:/var/tmp/log-driver-none.log --property StandardError=append:/var/tmp/log-driver-none.log "
+        "docker run --rm --log-driver none debian:trixie sh -c 'echo to stdout; echo to stderr >&2'"
+    )
+    assert run.rc == 0, run.stderr
+    assert sorted(host.file("/var/tmp/log-driver-none.log").content_string.splitlines()) == ["to stderr", "to stdout"]
+    container = host.check_output("docker run --detach --log-driver none debian:trixie sh -c 'echo hello; sleep 30'")
+    try:
+        logs = host.run("docker logs %s" % container)
+        files = host.check_output("ls /var/lib/docker/containers/%s" % container).split()
+    finally:
+        host.run("docker rm --force %s" % container)
+    assert logs.rc != 0 and "configured logging driver does not support reading" in logs.stderr, logs
+    assert not [name for name in files if name.endswith(".log")], files
+
+
 def test_check_mode_predicts_no_change(run_playbook):
     run = run_playbook("converge.yml", "--check", "--diff")
     assert run.returncode == 0, run
