@@ -101,12 +101,27 @@ def test_logrotate_rotates_the_log_files_in_place(host):
     before = host.file("/var/log/blog.log").content_string
     assert before
     host.check_output("logrotate --force --state /var/tmp/logrotate-test.state /etc/logrotate.d/spotkit-services")
-    assert host.file("/var/log/blog.log.1").content_string.startswith(before)
+    # Compressed at once: nothing writes to the copy.
+    assert host.check_output("zcat /var/log/blog.log.1.gz").startswith(before.rstrip("\n"))
     # systemd still holds the file open (append:): the next line lands at the start of the truncated
     # file, where a writer that kept its offset would leave a hole of NUL bytes.
     http_get(host, BLOG_PORT)
     after = host.file("/var/log/blog.log").content_string
     assert "handled request" in after and "\0" not in after
+
+
+def test_logrotate_runs_hourly_and_rotates_a_file_past_maxsize_before_its_day(host):
+    # The drop-in replaces Debian's daily schedule; it does not add to it.
+    calendar = host.check_output("systemctl show --property TimersCalendar --value logrotate.timer")
+    assert calendar.count("OnCalendar=") == 1 and "OnCalendar=*-*-* *:00:00" in calendar, calendar
+    assert host.service("logrotate.timer").is_running
+    # Past the scenario's maxsize (1M), whether or not the file was rotated today.
+    host.check_output("head -c 1500000 /dev/zero | tr '\\0' x >> /var/log/notes.log")
+    assert host.file("/var/log/notes.log").size > 1024 * 1024
+    # What the timer starts, with logrotate's own state and no --force.
+    host.check_output("systemctl start logrotate.service")
+    assert host.file("/var/log/notes.log").size < 1024 * 1024
+    assert "x" * 1000 in host.check_output("zcat /var/log/notes.log.1.gz")
 
 
 def test_check_mode_predicts_no_change_and_shows_no_secret(run_playbook):
