@@ -62,9 +62,9 @@ def inventory_stacks(directory):
     return hosts
 
 
-@pytest.mark.parametrize("inventory,stacks", [("example", {"blog", "uptime"}), ("sandbox", {"blog"})])
+@pytest.mark.parametrize("inventory,stacks", [("inventory/example", {"blog", "uptime"}), ("sandbox/inventory", {"blog"})])
 def test_the_shipped_inventories_are_valid_stacks(inventory, stacks):
-    found = inventory_stacks(REPO / "inventory" / inventory)
+    found = inventory_stacks(REPO / inventory)
     assert set(found) == stacks
     for name, variables in found.items():
         assert stack_errors(variables, name) == [], name
