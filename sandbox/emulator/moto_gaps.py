@@ -12,11 +12,17 @@ launches instances at once can:
 - moto stores the UserData of CreateLaunchTemplateVersion as a plain string, unlike that of
   CreateLaunchTemplate, and its Auto Scaling then fails (HTTP 500) to launch from any version but
   the first: every version's UserData is stored the way the first version's is.
+- SSM holds the public parameters in which Debian publishes its images
+  (/aws/service/debian/release/<12|13>/latest/<amd64|arm64>), in the regions where moto publishes
+  Amazon Linux's. moto's catalogue has no Debian image: they name the images it has of each
+  architecture. moto refuses to store a parameter named /aws/..., as AWS does, so nothing else
+  could hold them.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 
 from moto.autoscaling.responses import AutoScalingResponse
 from moto.core.responses import ActionResult
@@ -26,8 +32,14 @@ from moto.ec2.models import EC2Backend
 from moto.ec2.models.launch_templates import LaunchTemplate, LaunchTemplateVersion
 from moto.ec2.responses.launch_templates import LaunchTemplates
 from moto.ec2.utils import parse_user_data
+from moto.ssm.models import Parameter, ParameterDict
+from moto.utilities.utils import load_resource
 
 VERSION_TAG = "aws:ec2launchtemplate:version"
+DEBIAN_PARAMETERS = "/aws/service/debian/release/"
+# Images in moto's catalogue (Amazon Linux 2022), one per architecture; the same ids in every region.
+DEBIAN_IMAGES = {"amd64": "ami-076f415166b04f5fe", "arm64": "ami-0e9271c829888680e"}
+DEBIAN_RELEASES = ("12", "13")
 
 
 def _launched_version(instance):
@@ -93,8 +105,34 @@ def _deleted(template):
     return template.spotkit_deleted_versions
 
 
+def _load_debian_parameters(parameters):
+    try:
+        load_resource("ssm/resources/ami-amazon-linux-latest/%s.json" % parameters.region_name)
+    except FileNotFoundError:
+        return
+    for release in DEBIAN_RELEASES:
+        for architecture, image in DEBIAN_IMAGES.items():
+            name = "%s%s/latest/%s" % (DEBIAN_PARAMETERS, release, architecture)
+            # defaultdict's own lookup: ParameterDict's would come back here.
+            defaultdict.__getitem__(parameters, name).append(Parameter(
+                account_id=parameters.account_id, name=name, value=image, parameter_type="String",
+                description=None, allowed_pattern=None, keyid=None, last_modified_date=utcnow(),
+                version=1, data_type="aws:ec2:image",
+            ))
+
+
 def install():
     """Patch moto's classes; call once, before the server starts."""
+    original_check_loading_status = ParameterDict._check_loading_status
+
+    def check_loading_status(self, key):
+        original_check_loading_status(self, key)
+        if str(key or "").startswith(DEBIAN_PARAMETERS.rstrip("/")) and not getattr(self, "spotkit_debian_loaded", False):
+            self.spotkit_debian_loaded = True
+            _load_debian_parameters(self)
+
+    ParameterDict._check_loading_status = check_loading_status
+
     AutoScalingResponse.start_instance_refresh = start_instance_refresh
     AutoScalingResponse.describe_instance_refreshes = describe_instance_refreshes
     LaunchTemplates.delete_launch_template_versions = delete_launch_template_versions
