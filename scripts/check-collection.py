@@ -6,8 +6,8 @@
 - The tarball holds nothing of the sandbox, the tests or the tooling.
 - Installed alone into a temporary collections path (no network, no dependencies fetched), away
   from the checkout (its ansible.cfg and its collections/ link): `ansible-doc` shows every plugin
-  found under the checkout's plugins/, and every playbook the tarball ships passes
-  `ansible-playbook --syntax-check`, run by its FQCN.
+  found under the checkout's plugins/ and every role under roles/, and every playbook the tarball
+  ships passes `ansible-playbook --syntax-check`, run by its FQCN.
 
 scripts/test.sh's build step runs it; any failure exits non-zero with a message that says which.
 """
@@ -59,7 +59,7 @@ def unshipped(tarball):
 
 
 def plugins():
-    """{ansible-doc type: [plugin names]} of every plugin file under the checkout's plugins/."""
+    """{ansible-doc type: [names]} of every plugin file under the checkout's plugins/, and its roles."""
     found = {}
     for directory in sorted(path for path in (REPO / "plugins").iterdir() if path.is_dir()):
         if directory.name in NOT_PLUGINS:
@@ -70,6 +70,7 @@ def plugins():
         names = {path.stem for path in directory.iterdir()
                  if path.suffix in (".py", ".yml") and not path.stem.startswith("_")}
         found.setdefault(DOC_TYPES[directory.name], set()).update(names)
+    found["role"] = {path.parents[1].name for path in (REPO / "roles").glob("*/meta/argument_specs.yml")}
     return {doc_type: sorted(names) for doc_type, names in found.items()}
 
 
@@ -77,7 +78,8 @@ def check_docs(work, env):
     for doc_type, names in plugins().items():
         fqcns = ["%s.%s" % (NAMESPACE, name) for name in names]
         docs = json.loads(run(BIN / "ansible-doc", "-t", doc_type, "--json", *fqcns, cwd=work, env=env).stdout)
-        missing = [fqcn for fqcn in fqcns if not (docs.get(fqcn) or {}).get("doc")]
+        # A role's documentation is its entry points; a plugin's, its doc.
+        missing = [fqcn for fqcn in fqcns if not (docs.get(fqcn) or {}).get("entry_points" if doc_type == "role" else "doc")]
         if missing:
             raise CheckFailed("ansible-doc -t %s shows no documentation for %s" % (doc_type, ", ".join(missing)))
         print("ansible-doc -t %s: %s" % (doc_type, ", ".join(names)))
