@@ -52,4 +52,3 @@ def test_each_default_is_the_specs_default(role):
                 assert "{{" in defaults[option] and "default" not in spec, (name, entry_point, option)
             else:
                 assert spec.get("default") == defaults[option], (name, entry_point, option)
-
