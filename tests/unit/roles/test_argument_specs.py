@@ -48,7 +48,6 @@ def test_each_default_is_the_specs_default(role):
         for option, spec in options.items():
             if option not in defaults:
                 continue
-            if (name, option) in TEMPLATED:
-                assert "{{" in defaults[option] and "default" not in spec, (name, entry_point, option)
-            else:
-                assert spec.get("default") == defaults[option], (name, entry_point, option)
+            if (name, option) in TEMPLATED and "default" not in spec and "{{" in str(defaults[option]):
+                continue
+            assert spec.get("default") == defaults[option], (name, entry_point, option)
