@@ -13,26 +13,19 @@ Each request is logged as one JSON line: time, client, action, injected error co
 from __future__ import annotations
 
 import argparse
-import http.client
 import sys
 import threading
 import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler
 
-from http_double import RequestLog, parse_address, run
+from http_double import RequestLog, forward, parse_address, reply, run
 
 # What EC2 answers for these codes: HTTP status and message.
 ERRORS = {
     "AuthFailure": (401, "AWS was not able to validate the provided access credentials"),
     "UnauthorizedOperation": (403, "You are not authorized to perform this operation."),
 }
-
-# Headers that belong to one connection and are not forwarded.
-HOP_BY_HOP = frozenset((
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-    "transfer-encoding", "upgrade",
-))
 
 
 def parse_fault(text):
@@ -86,8 +79,6 @@ class Faults:
 
 
 def make_handler(faults, upstream, log):
-    target = urllib.parse.urlsplit(upstream)
-
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -101,32 +92,12 @@ def make_handler(faults, upstream, log):
             action = request_action(self.path, self.headers.get("Content-Type", ""), body)
             code = faults.take(client, action)
             if code:
-                status, payload, headers = ERRORS[code][0], error_body(code), [("Content-Type", "text/xml")]
+                status, headers, payload = ERRORS[code][0], [("Content-Type", "text/xml")], error_body(code)
             else:
-                status, payload, headers = self.forward(body)
+                status, headers, payload = forward(upstream, self, body)
             # Logged before the answer leaves, so a client that got it finds it in the log.
             log.write(client=client, action=action, injected=code, status=status)
-            self.send_response(status)
-            for name, value in headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def forward(self, body):
-            connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
-            try:
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-                connection.request(self.command, self.path, body=body, headers=headers)
-                response = connection.getresponse()
-                payload = response.read()
-                kept = [
-                    (k, v) for k, v in response.getheaders()
-                    if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"
-                ]
-                return response.status, payload, kept
-            finally:
-                connection.close()
+            reply(self, status, payload, headers)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any
 

@@ -18,7 +18,7 @@ from sandbox_e2e import (
     http_get,
     instance_exec,
     instance_ids,
-    recap,
+    said,
     sandbox_containers,
     stack_address,
     wait_for,
@@ -40,7 +40,7 @@ def test_from_nothing_site_yml_serves_the_example_blog():
 
     run = ansible_playbook("site.yml")
 
-    assert "blog: http://127.0.0.1:8080/ serves" in run.flat
+    assert said(run, "blog: http://127.0.0.1:8080/ serves"), run.messages()
     status, body = http_get(SITE)
     assert status == 200
     assert body == PAGE.read_text()
@@ -54,7 +54,7 @@ def test_elastic_ip_is_associated_with_the_booted_instance(emulator):
 
 def test_second_run_changes_nothing():
     run = ansible_playbook("site.yml")
-    totals = recap(run.stdout)
+    totals = run.result["stats"]
     assert totals, run.stdout[-3000:]
     assert {host: counts["changed"] for host, counts in totals.items()} == {host: 0 for host in totals}
 
@@ -91,7 +91,7 @@ def test_drill_replaces_the_instance_which_takes_the_elastic_ip_and_serves(emula
 
     (after,) = instance_ids()
     assert after != before
-    assert "%s was taken away; its replacement %s serves again" % (before, after) in run.flat
+    assert said(run, "%s was taken away; its replacement %s serves again" % (before, after)), run.messages()
     assert stack_address(emulator).get("InstanceId") == after
     status, body = http_get(SITE)
     assert status == 200
@@ -109,7 +109,7 @@ def test_a_changed_stack_reaches_a_new_instance_through_an_instance_refresh(emul
     assert after != before
     refreshes = emulator("autoscaling").describe_instance_refreshes(AutoScalingGroupName="spotkit-" + STACK)["InstanceRefreshes"]
     assert [refresh["Status"] for refresh in refreshes] == ["Successful"]
-    assert "blog: http://127.0.0.1:8080/ serves, instance %s, booted" % after in run.flat
+    assert said(run, "blog: http://127.0.0.1:8080/ serves, instance %s, booted" % after), run.messages()
     assert stack_address(emulator).get("InstanceId") == after
     # The new instance runs the distribution's ansible-core, for its first pull and for the timer's.
     assert instance_exec(after, "dpkg-query", "--show", "--showformat", "${Status}", "ansible-core").stdout == "install ok installed"

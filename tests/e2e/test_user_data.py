@@ -13,7 +13,8 @@ from sandbox_e2e import REPO, ansible_playbook, docker
 SUITES = ("bookworm", "trixie")
 # The settings and the pull script, which the ansible_pull role installs from the same template.
 TARGET_BYTES = 8192
-SANDBOX_DEFAULTS = yaml.safe_load((REPO / "roles" / "sandbox" / "defaults" / "main.yml").read_text())
+SANDBOX_DEFAULTS = yaml.safe_load((REPO / "sandbox" / "roles" / "sandbox" / "defaults" / "main.yml").read_text())
+INVENTORIES = {"example": "examples/project/inventory", "sandbox": "sandbox/inventory"}
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +22,11 @@ def user_data(tmp_path_factory):
     """{(inventory, stack, ansible-core source): path} of each shipped inventory's stacks' user-data."""
     out = tmp_path_factory.mktemp("user-data")
     rendered = {}
-    for inventory in ("example", "sandbox"):
+    for inventory, directory in INVENTORIES.items():
         for source in ("pip", "distribution"):
             folder = out / inventory / source
             folder.mkdir(parents=True)
-            ansible_playbook("-i", "inventory/" + inventory, "tests/e2e/render_user_data.yml",
+            ansible_playbook("-i", directory, "tests/e2e/render_user_data.yml",
                              "-e", "user_data_dir=%s" % folder, "-e", "spot_ansible_core_source=" + source)
             rendered.update({(inventory, path.stem, source): path for path in sorted(folder.glob("*.yml"))})
     assert {key[:2] for key in rendered} == {("example", "blog"), ("example", "uptime"), ("sandbox", "blog")}
@@ -38,7 +39,7 @@ def instance_image(request):
     image = "spotkit-instance:" + request.param
     if docker("image", "inspect", image, check=False).returncode != 0:
         docker("build", "--quiet", "--build-arg", "BASE=debian:" + request.param, "-t", image,
-               str(REPO / "roles" / "sandbox" / "files" / "instance"))
+               str(REPO / "sandbox" / "images" / "instance"))
     return image
 
 

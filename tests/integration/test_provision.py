@@ -262,6 +262,7 @@ def test_second_run_changes_nothing(aws, provisioned):
 def test_adding_a_port_changes_only_what_it_must(aws, provisioned):
     stacks = with_extra_port(provisioned[0])
     before = {stack: address(aws, stack)["AllocationId"] for stack in STACKS}
+    [uptime_instance] = [instance["InstanceId"] for instance in group(aws, "uptime")["Instances"]]
 
     check = aws.playbook("provision", stacks, "--check")
     assert check.rc == 0, check.explain()
@@ -282,15 +283,21 @@ def test_adding_a_port_changes_only_what_it_must(aws, provisioned):
     spec = group(aws, "uptime")["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]
     assert spec["Version"] == "2"
     assert {stack: address(aws, stack)["AllocationId"] for stack in STACKS} == before
-    [refresh] = aws.double.refreshes
-    assert refresh["group"] == "spotkit-uptime"
-    assert refresh["preferences"] == {"MinHealthyPercentage": "100", "MaxHealthyPercentage": "200", "SkipMatching": "true"}
+    assert aws.refreshes("spotkit-blog") == []
+    [refresh] = aws.refreshes("spotkit-uptime")
+    assert refresh["Preferences"] == {"MinHealthyPercentage": 100, "MaxHealthyPercentage": 200, "SkipMatching": True}
+    # The emulator's refresh replaces the instance at once (AWS takes minutes): the group's one
+    # instance now runs the new version.
+    assert refresh["Status"] == "Successful"
+    [instance] = group(aws, "uptime")["Instances"]
+    assert instance["InstanceId"] != uptime_instance
+    assert instance["LaunchTemplate"]["Version"] == "2"
 
-    # While that refresh is under way, a re-run starts no second one.
+    # Nothing is outdated any more: a re-run starts no second refresh.
     again = aws.playbook("provision", stacks)
     assert again.rc == 0, again.explain()
     assert [again.stats(stack)["changed"] for stack in STACKS] == [0, 0], again.changed_tasks("uptime")
-    assert len(aws.double.refreshes) == 1
+    assert len(aws.refreshes("spotkit-uptime")) == 1
 
 
 def test_check_mode_on_provisioned_stacks_reports_nothing_to_change(aws, provisioned):
@@ -306,8 +313,10 @@ def test_removing_the_env_removes_its_parameter(aws, provisioned):
     run = aws.playbook("provision", stacks)
     assert run.rc == 0, run.explain()
     assert run.stats("blog")["changed"] == 0, run.changed_tasks("blog")
+    # A new launch template version, so the instance that the last refresh launched is outdated in turn.
     assert run.changed_tasks("uptime") == [
         "Store the services' environment as a SecureString", "Write the launch template", "Keep one spot instance running",
+        "Replace the instance that runs an older launch template",
     ]
     assert aws.client("ssm").describe_parameters()["Parameters"] == []
     settings = settings_of(user_data(aws, "uptime"))
