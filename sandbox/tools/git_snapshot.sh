@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# git_snapshot.sh SOURCE BARE BRANCH [--check]
+# git_snapshot.sh SOURCE BARE BRANCH [--check] [--overlay PATH FILE]...
 #
 # Commits the files of SOURCE as they are on disk (tracked and untracked, minus what .gitignore
 # excludes) onto BRANCH of the bare repository BARE, creating it when missing. The sandbox's
 # instances pull from BARE, so they run what is in the checkout, uncommitted changes included.
-# The user's own repository is only read. Prints "changed", or "unchanged" when BRANCH already
-# holds exactly these files; --check reports without writing a commit.
+# --overlay commits FILE's content as SOURCE's PATH instead. The user's own repository is only
+# read. Prints "changed", or "unchanged" when BRANCH already holds exactly these files; --check
+# reports without writing a commit.
 set -euo pipefail
-src=$1 bare=$2 branch=$3 check=${4:-}
+src=$1 bare=$2 branch=$3
+shift 3
+check='' overlays=()
+while [ "$#" -gt 0 ]; do
+  case $1 in
+    --check) check=yes; shift ;;
+    --overlay) overlays+=("$2" "$3"); shift 3 ;;
+    '') shift ;;
+    *) echo "git_snapshot.sh: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+done
 
 if [ ! -d "$bare" ]; then
   if [ -n "$check" ]; then echo changed; exit 0; fi
@@ -24,6 +35,10 @@ index=$(mktemp -d)
 trap 'rm -rf "$index"' EXIT
 export GIT_DIR=$bare GIT_WORK_TREE=$src GIT_INDEX_FILE=$index/index
 git add --all
+for ((i = 0; i < ${#overlays[@]}; i += 2)); do
+  blob=$(git hash-object -w "${overlays[i + 1]}")
+  git update-index --add --cacheinfo "100644,$blob,${overlays[i]}"
+done
 tree=$(git write-tree)
 if [ "$(git rev-parse --quiet --verify "refs/heads/$branch^{tree}" || true)" = "$tree" ]; then
   echo unchanged

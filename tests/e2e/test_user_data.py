@@ -88,10 +88,17 @@ def test_the_ansible_core_source_decides_packages_and_paths(user_data):
 def test_the_sandbox_serves_what_its_user_data_installs(user_data):
     runcmd = yaml.safe_load(user_data[("sandbox", "blog", "pip")].read_text())["runcmd"]
     pip = next(command for command in runcmd if command[0].endswith("/pip"))
-    galaxy = next(command for command in runcmd if command[0].endswith("/ansible-galaxy"))
     packages = SANDBOX_DEFAULTS["sandbox_pip_packages"]
     # Wheels for exactly these packages, from the directory the sandbox mounts.
     assert pip[-len(packages):] == packages
     assert pip[2:-len(packages)] == ["--no-index", "--find-links", "/srv/spotkit/wheels"]
-    assert galaxy[5:] == ["/srv/spotkit/collections/%s.tar.gz" % name.replace(".", "-")
-                          for name in SANDBOX_DEFAULTS["sandbox_collections"]]
+
+
+def test_the_first_boot_hands_over_to_the_pull_script_which_installs_the_projects_collections(user_data):
+    for key, path in user_data.items():
+        cloud_config = yaml.safe_load(path.read_text())
+        # No collection is named in the user-data: the project's requirements.yml decides them.
+        assert not [command for command in cloud_config["runcmd"] if "ansible-galaxy" in str(command)], key
+        assert cloud_config["runcmd"][-1] == ["/usr/local/sbin/spotkit-pull"], key
+        first_pull = next(item["content"] for item in cloud_config["write_files"] if item["path"] == "/usr/local/sbin/spotkit-pull")
+        assert "collection install --no-deps --force" in first_pull and "/requirements.yml" in first_pull, key

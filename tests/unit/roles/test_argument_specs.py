@@ -13,7 +13,13 @@ from harness import REPO
 ROLES = sorted((REPO / "roles").glob("*/meta/argument_specs.yml")) + sorted((REPO / "sandbox" / "roles").glob("*/meta/argument_specs.yml"))
 # Defaults that are templates of other variables: the spec cannot hold them as its default, and
 # says in its description what the default is.
-TEMPLATED = {("spot_instance", "spot_instance_endpoint_url")}
+TEMPLATED = {
+    ("spot_instance", "spot_instance_endpoint_url"),
+    # The instance's paths, from the _common role.
+    ("ansible_pull", "ansible_pull_checkout_dir"),
+    ("ansible_pull", "ansible_pull_collections_path"),
+    ("ansible_pull", "ansible_pull_executable"),
+}
 
 
 def load(path):
