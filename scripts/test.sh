@@ -28,6 +28,7 @@ setup() {
 lint() {
   yamllint --strict .
   ansible-lint
+  antsibull-changelog lint
 }
 
 build() {
