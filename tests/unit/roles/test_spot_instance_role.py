@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.spotkit.ec2.plugins.action.stack_plan import instance_role_variables
 from ansible_collections.spotkit.ec2.plugins.module_utils._stack import plan_stack
 
 REPO = Path(__file__).resolve().parents[3]
@@ -55,6 +56,6 @@ def test_the_shipped_inventories_are_valid_stacks(inventory, stacks):
     found = inventory_stacks(REPO / inventory)
     assert set(found) == stacks
     for name, variables in found.items():
-        plan_stack(name, variables)
+        plan_stack(name, variables, instance_role_variables())
         unknown = set(variables) - set(SPEC)
         assert not unknown, (name, unknown)
