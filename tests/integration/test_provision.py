@@ -323,6 +323,26 @@ def test_removing_the_env_removes_its_parameter(aws, provisioned):
     assert "spot_env_parameter" not in settings and "spot_env_version" not in settings
 
 
+def records_of(aws):
+    """{name: values} of the A records of the example zone."""
+    route53 = aws.client("route53")
+    zone_id = route53.list_hosted_zones_by_name(DNSName=ZONE)["HostedZones"][0]["Id"]
+    return {r["Name"].rstrip("."): [v["Value"] for v in r["ResourceRecords"]]
+            for r in route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"] if r["Type"] == "A"}
+
+
+def test_a_new_domain_gets_its_record_and_the_old_one_stays_until_teardown(aws, provisioned):
+    stacks = with_extra_port(provisioned[0])
+    del stacks["uptime"]["spot_services"][0]["env"]
+    stacks["blog"]["spot_domain"] = "journal.example.com"
+    run = aws.playbook("provision", stacks)
+    assert run.rc == 0, run.explain()
+    assert run.changed_tasks("blog") == ["Point the stack's domain at its Elastic IP"]
+    ip = address(aws, "blog")["PublicIp"]
+    assert records_of(aws)["journal.example.com"] == [ip]
+    assert records_of(aws)["blog.example.com"] == [ip]
+
+
 def test_teardown_removes_every_resource_of_both_stacks(aws, provisioned):
     stacks = copy.deepcopy(provisioned[0])
     # As the eip role does on the instance at boot: the address is in use when teardown starts.
@@ -331,11 +351,25 @@ def test_teardown_removes_every_resource_of_both_stacks(aws, provisioned):
         instance = group(aws, stack)["Instances"][0]["InstanceId"]
         ec2.associate_address(AllocationId=address(aws, stack)["AllocationId"], InstanceId=instance)
 
-    # The inventory says present: the teardown playbook overrides it.
+    # A record of the zone that is not the stack's (another address) must stay.
+    route53 = aws.client("route53")
+    zone_id = route53.list_hosted_zones_by_name(DNSName=ZONE)["HostedZones"][0]["Id"]
+    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+        "Name": "www.example.com", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "203.0.113.9"}]}}]})
+
+    # The inventory says present: the teardown playbook overrides it. The blog's domain is the one of
+    # the first run: the record of the domain it had since (journal.example.com) must go too.
     for stack in stacks.values():
         stack["spot_state"] = "present"
     run = aws.playbook("teardown", stacks)
     assert run.rc == 0, run.explain()
+    assert records_of(aws) == {"www.example.com": ["203.0.113.9"]}
+    # The records go before the address: one left pointing at a released address could be taken over.
+    for stack in STACKS:
+        order = [name for name, _result in run.task_results(stack)]
+        assert order.index("Remove the stack's DNS records") < order.index("Release the Elastic IP"), order
+    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": {
+        "Name": "www.example.com", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "203.0.113.9"}]}}]})
     for stack in STACKS:
         assert "Disassociate the Elastic IP from its instance" in run.changed_tasks(stack)
     left = aws.inventory_of_resources()
