@@ -44,6 +44,10 @@ options:
     description: Name whose A record in O(hosted_zone) to report. Empty means none.
     type: str
     default: ""
+  iam_name:
+    description: Name of the stack's IAM role and instance profile to report. Empty means none.
+    type: str
+    default: ""
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -125,12 +129,12 @@ records:
   elements: dict
 role:
   description:
-    - The stack's IAM role C(spotkit-<stack>) (C(description), C(trust_policy), C(tags), C(managed_policy_arns),
+    - The stack's IAM role O(iam_name) (C(description), C(trust_policy), C(tags), C(managed_policy_arns),
       C(inline_policies) by name); empty when there is none.
   returned: always
   type: dict
 instance_profile:
-  description: The stack's instance profile C(spotkit-<stack>) (C(roles), C(tags)); empty when there is none.
+  description: The stack's instance profile O(iam_name) (C(roles), C(tags)); empty when there is none.
   returned: always
   type: dict
 log_groups:
@@ -158,7 +162,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-from ansible_collections.spotkit.ec2.plugins.module_utils._stack import TAG_KEY as TAG, canonical_rules, resource_name
+from ansible_collections.spotkit.ec2.plugins.module_utils._stack import TAG_KEY as TAG, canonical_rules
 
 
 def caller(sts):
@@ -325,6 +329,7 @@ def main():
             image_parameter=dict(type="str", default=""),
             hosted_zone=dict(type="str", default=""),
             domain=dict(type="str", default=""),
+            iam_name=dict(type="str", default=""),
         ),
         supports_check_mode=True,
     )
@@ -352,9 +357,11 @@ def main():
         result["launch_template_tags"] = launch_template_tags(ec2, params["stack"])
         result["log_groups"] = log_groups(module.client("logs", retry_decorator=retry), params["stack"])
         result["parameters"] = parameters(ssm, params["stack"])
-        iam = module.client("iam", retry_decorator=retry)
-        result["role"] = role(iam, resource_name(params["stack"]))
-        result["instance_profile"] = instance_profile(iam, resource_name(params["stack"]))
+        result["role"], result["instance_profile"] = {}, {}
+        if params["iam_name"]:
+            iam = module.client("iam", retry_decorator=retry)
+            result["role"] = role(iam, params["iam_name"])
+            result["instance_profile"] = instance_profile(iam, params["iam_name"])
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
         module.fail_json_aws(exc, msg="Looking up stack %s" % params["stack"])
     module.exit_json(**result)

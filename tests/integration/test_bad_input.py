@@ -86,6 +86,8 @@ CASES = {
                          ["spot_pull_repo must not hold credentials"], PREFLIGHT),
     "instance vars interpreter": ("vars-interp", {"spot_instance_vars": {"ansible_python_interpreter": "/usr/bin/python3"}},
                                   ["spot_instance_vars", "'ansible_python_interpreter'"], PREFLIGHT),
+    "policy arn": ("policy-arn", {"spot_instance_policy_arns": ["AmazonS3ReadOnlyAccess"]},
+                   ["spot_instance_policy_arns[0]", "'AmazonS3ReadOnlyAccess'"], PREFLIGHT),
     "alarm email": ("email", {"spot_alarm_email": ["ops@example.com", "nobody"]}, ["spot_alarm_email", "'nobody'"], PREFLIGHT),
     "unknown service field": ("svc-field", {"spot_services": services({"colour": "red"})}, ["spot_services.colour"], PREFLIGHT),
     "user-data size": ("too-big", {"spot_instance_vars": {"docker_daemon_options": {"labels": ["x" * 17000]}}},
