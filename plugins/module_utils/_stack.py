@@ -19,6 +19,8 @@ import re
 # --- Names: docs/architecture.md ------------------------------------------------------------------
 
 TAG_KEY = "spotkit:stack"
+# On the launch template: the base image it was made from, kept until an update is asked.
+BASE_IMAGE_TAG = "spotkit:base-image"
 RESOURCE_PREFIX = "spotkit-"
 METRICS_NAMESPACE = "spotkit"
 # Log groups of the stack that no service may take: the system log and the pull log.
@@ -663,6 +665,7 @@ def plan_stack(stack, variables, instance_variables_allowed):
         "iam_name": iam_name(stack, variables["spot_region"]),
         "tags": resource_tags(stack),
         "tag_key": TAG_KEY,
+        "base_image_tag": BASE_IMAGE_TAG,
         "architecture": arch,
         "burstable": burstable,
         "image_id": checked["image_id"],

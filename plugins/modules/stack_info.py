@@ -33,9 +33,22 @@ options:
     type: str
     default: ""
   image_parameter:
-    description: SSM parameter whose value is the AMI id, read when O(image_id) is empty.
+    description:
+      - SSM parameter whose value is the newest AMI id, read when O(image_id) is empty.
+      - Its image is used only when the launch template records none (O(image_tag)), or with O(image_update).
     type: str
     default: ""
+  image_tag:
+    description:
+      - Tag of the stack's launch template that records the image it was made from. When O(image_id) is empty and
+        the tag is there, its image is used rather than the newest one, unless O(image_update).
+      - Empty means no image is recorded.
+    type: str
+    default: ""
+  image_update:
+    description: Take the newest image of O(image_parameter) even when the launch template records another.
+    type: bool
+    default: false
   hosted_zone:
     description: Public Route53 hosted zone to find. Empty means none.
     type: str
@@ -85,7 +98,17 @@ subnet_ids:
   type: list
   elements: str
 image_parameter_value:
-  description: The value of O(image_parameter); empty when it was not read or does not exist.
+  description: The value of O(image_parameter), the newest image; empty when it was not read or does not exist.
+  returned: always
+  type: str
+image_id:
+  description: The image the stack uses (see RV(image_source)); empty when there is none.
+  returned: always
+  type: str
+image_source:
+  description:
+    - Where the image comes from, V(image_id), V(recorded) (the launch template's O(image_tag)) or V(parameter)
+      (O(image_parameter)); empty when there is none.
   returned: always
   type: str
 image:
@@ -321,12 +344,26 @@ def log_groups(logs, stack):
     return groups
 
 
+def chosen_image(params, found):
+    """(image id, where it comes from): the given one; else the one the launch template records, unless
+    an update is asked; else the newest."""
+    recorded = found["launch_template_tags"].get(params["image_tag"], "") if params["image_tag"] else ""
+    for image_id, source in ((params["image_id"], "image_id"),
+                             ("" if params["image_update"] else recorded, "recorded"),
+                             (found["image_parameter_value"], "parameter")):
+        if image_id:
+            return image_id, source
+    return "", ""
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
             stack=dict(type="str", required=True),
             image_id=dict(type="str", default=""),
             image_parameter=dict(type="str", default=""),
+            image_tag=dict(type="str", default=""),
+            image_update=dict(type="bool", default=False),
             hosted_zone=dict(type="str", default=""),
             domain=dict(type="str", default=""),
             iam_name=dict(type="str", default=""),
@@ -336,14 +373,17 @@ def main():
     params = module.params
     retry = AWSRetry.jittered_backoff()
     ec2 = module.client("ec2", retry_decorator=retry)
-    result = {"changed": False, "image_parameter_value": "", "image": {}, "hosted_zone": {}, "records": []}
+    result = {"changed": False, "image_parameter_value": "", "image_id": "", "image_source": "", "image": {}, "hosted_zone": {},
+              "records": []}
     try:
         result["account"], result["partition"] = caller(module.client("sts", retry_decorator=retry))
         result["vpc_id"], result["subnet_ids"] = default_subnets(ec2)
         ssm = module.client("ssm", retry_decorator=retry)
-        image_id = params["image_id"]
-        if not image_id and params["image_parameter"]:
-            image_id = result["image_parameter_value"] = parameter_value(ssm, params["image_parameter"])
+        result["launch_template_tags"] = launch_template_tags(ec2, params["stack"])
+        if not params["image_id"] and params["image_parameter"]:
+            result["image_parameter_value"] = parameter_value(ssm, params["image_parameter"])
+        result["image_id"], result["image_source"] = chosen_image(params, result)
+        image_id = result["image_id"]
         if image_id:
             result["image"] = image(ec2, image_id)
         result["addresses"] = addresses(ec2, params["stack"])
@@ -354,7 +394,6 @@ def main():
                 result["records"] = records(route53, result["hosted_zone"]["id"], params["domain"],
                                             [address["public_ip"] for address in result["addresses"]])
         result["security_groups"] = security_groups(ec2, params["stack"])
-        result["launch_template_tags"] = launch_template_tags(ec2, params["stack"])
         result["log_groups"] = log_groups(module.client("logs", retry_decorator=retry), params["stack"])
         result["parameters"] = parameters(ssm, params["stack"])
         result["role"], result["instance_profile"] = {}, {}

@@ -87,6 +87,10 @@ plan:
       description: Key of the tag that marks the stack's resources.
       type: str
       sample: spotkit:stack
+    base_image_tag:
+      description: Tag of the launch template that records the base image it was made from.
+      type: str
+      sample: spotkit:base-image
     architecture:
       description: Architecture of the instance types, as EC2 images name it.
       type: str

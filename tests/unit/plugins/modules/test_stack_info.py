@@ -196,3 +196,17 @@ def test_instance_profile_with_its_roles_and_nothing_when_missing(stub):
     stubber.add_client_error("get_instance_profile", service_error_code="NoSuchEntity", expected_params={"InstanceProfileName": "x"})
     assert stack_info.instance_profile(iam, "spotkit-blog") == {"roles": ["spotkit-blog"], "tags": {"Name": "spotkit-blog"}}
     assert stack_info.instance_profile(iam, "x") == {}
+
+
+@pytest.mark.parametrize("image_id,recorded,update,newest,chosen", [
+    ("ami-given", "ami-recorded", False, "ami-newest", ("ami-given", "image_id")),
+    ("", "ami-recorded", False, "ami-newest", ("ami-recorded", "recorded")),
+    ("", "ami-recorded", True, "ami-newest", ("ami-newest", "parameter")),
+    ("", "", False, "ami-newest", ("ami-newest", "parameter")),
+    ("", "", False, "", ("", "")),
+])
+def test_the_recorded_base_image_is_kept_until_an_update_is_asked(image_id, recorded, update, newest, chosen):
+    params = {"image_id": image_id, "image_tag": "spotkit:base-image", "image_update": update}
+    found = {"launch_template_tags": {"spotkit:base-image": recorded} if recorded else {}, "image_parameter_value": newest}
+    assert stack_info.chosen_image(params, found) == chosen
+    assert stack_info.chosen_image(dict(params, image_tag=""), found)[1] != "recorded"
