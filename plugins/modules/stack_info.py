@@ -129,9 +129,21 @@ image:
       description: Size of the root volume in GiB.
       type: int
 hosted_zone:
-  description: The public hosted zone (C(id) without its C(/hostedzone/) prefix, C(name)); empty when not found.
+  description:
+    - The public hosted zone (C(id) without its C(/hostedzone/) prefix, C(name)); empty when there is none, or
+      several (RV(hosted_zones)).
   returned: always
   type: dict
+hosted_zones:
+  description: Every public hosted zone of the name O(hosted_zone) (C(id), C(name)); AWS allows several.
+  returned: always
+  type: list
+  elements: dict
+delegations:
+  description: Names between the zone and O(domain) that the zone delegates to other name servers (NS records).
+  returned: always
+  type: list
+  elements: str
 addresses:
   description: The stack's Elastic IPs (C(allocation_id), C(public_ip), C(instance_id), C(association_id)).
   returned: always
@@ -222,13 +234,12 @@ def image(ec2, image_id):
     }
 
 
-def public_zone(route53, name):
+def public_zones(route53, name):
+    """The public hosted zones of exactly that name (AWS allows several)."""
     wanted = name.lower().rstrip(".") + "."
     zones = route53.list_hosted_zones_by_name(aws_retry=True, DNSName=wanted)["HostedZones"]
-    for zone in zones:
-        if zone["Name"] == wanted and not zone.get("Config", {}).get("PrivateZone"):
-            return {"id": zone["Id"].replace("/hostedzone/", ""), "name": wanted.rstrip(".")}
-    return {}
+    return [{"id": zone["Id"].replace("/hostedzone/", ""), "name": wanted.rstrip(".")}
+            for zone in zones if zone["Name"] == wanted and not zone.get("Config", {}).get("PrivateZone")]
 
 
 def addresses(ec2, stack):
@@ -271,19 +282,22 @@ def security_groups(ec2, stack):
     ]
 
 
-def records(route53, zone_id, domain, stack_addresses):
-    """A records of the zone that name the domain or point at one of the stack's addresses."""
+def records(route53, zone, domain, stack_addresses):
+    """(A records of the zone that name the domain or point at one of the stack's addresses,
+    names between the zone and the domain that the zone delegates with NS records)."""
     wanted = domain.lower().rstrip(".")
-    found = []
-    for page in route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone_id):
+    found, delegated = [], []
+    for page in route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone["id"]):
         for record in page["ResourceRecordSets"]:
+            name = record["Name"].rstrip(".").lower()
+            if record["Type"] == "NS" and name != zone["name"] and wanted and (wanted == name or wanted.endswith("." + name)):
+                delegated.append(name)
             if record["Type"] != "A" or "AliasTarget" in record:
                 continue
-            name = record["Name"].rstrip(".")
             values = [item["Value"] for item in record.get("ResourceRecords", [])]
             if name == wanted or set(values) & set(stack_addresses):
                 found.append({"name": name, "ttl": record.get("TTL"), "values": values})
-    return found
+    return found, delegated
 
 
 def role(iam, name):
@@ -374,7 +388,7 @@ def main():
     retry = AWSRetry.jittered_backoff()
     ec2 = module.client("ec2", retry_decorator=retry)
     result = {"changed": False, "image_parameter_value": "", "image_id": "", "image_source": "", "image": {}, "hosted_zone": {},
-              "records": []}
+              "hosted_zones": [], "records": [], "delegations": []}
     try:
         result["account"], result["partition"] = caller(module.client("sts", retry_decorator=retry))
         result["vpc_id"], result["subnet_ids"] = default_subnets(ec2)
@@ -389,10 +403,12 @@ def main():
         result["addresses"] = addresses(ec2, params["stack"])
         if params["hosted_zone"]:
             route53 = module.client("route53", retry_decorator=retry)
-            result["hosted_zone"] = public_zone(route53, params["hosted_zone"])
-            if result["hosted_zone"]:
-                result["records"] = records(route53, result["hosted_zone"]["id"], params["domain"],
-                                            [address["public_ip"] for address in result["addresses"]])
+            result["hosted_zones"] = public_zones(route53, params["hosted_zone"])
+            # Several zones of that name: reported, never guessed.
+            if len(result["hosted_zones"]) == 1:
+                result["hosted_zone"] = result["hosted_zones"][0]
+                result["records"], result["delegations"] = records(route53, result["hosted_zone"], params["domain"],
+                                                                   [address["public_ip"] for address in result["addresses"]])
         result["security_groups"] = security_groups(ec2, params["stack"])
         result["log_groups"] = log_groups(module.client("logs", retry_decorator=retry), params["stack"])
         result["parameters"] = parameters(ssm, params["stack"])
