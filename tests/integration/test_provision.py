@@ -193,7 +193,8 @@ def test_launch_template_is_imdsv2_only_encrypted_and_tags_what_it_launches(aws,
         assert "InstanceMarketOptions" not in data
         # moto lists the tags added after creation by DescribeTags only.
         tags = aws.client("ec2").describe_tags(Filters=[{"Name": "resource-id", "Values": [version["LaunchTemplateId"]]}])["Tags"]
-        assert tags_of(tags) == {TAG: stack, "Name": "spotkit-%s" % stack}
+        # And the base image the template was made from, which later runs keep.
+        assert tags_of(tags) == {TAG: stack, "Name": "spotkit-%s" % stack, "spotkit:base-image": data["ImageId"]}
 
 
 def test_user_data_carries_the_settings_and_no_secret(aws, provisioned):
