@@ -36,6 +36,7 @@ def stacks(count, endpoint):
             "spot_endpoint_url": endpoint,
             "spot_image_id": IMAGE,
             "spot_domain": "bench-%d.example.com" % index,
+            "spot_pull_repo": "https://example.com/site.git",
             "spot_services": [{"name": "blog", "image": "ghcr.io/you/blog:latest", "ports": ["80:80", "443:443"]}],
         }
         for index in range(1, count + 1)
