@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import re
 import subprocess
 import sys
@@ -27,7 +26,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+# pylint: disable=wrong-import-position
+from harness import REPO  # noqa: E402
+from harness.playbook import run_playbook  # noqa: E402
+
 SITE = "http://127.0.0.1:8080/"
 LABEL = "spotkit.sandbox"
 CGROUP_MEMORY = Path("/sys/fs/cgroup/memory/docker")
@@ -39,9 +42,11 @@ def run(*command, **options):
 
 
 def playbook(*args):
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1")
-    return subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, check=True).stdout
+    """Run a playbook from the checkout (default inventory: the sandbox); its messages."""
+    result = run_playbook(*args)
+    if result.rc != 0:
+        sys.exit("ansible-playbook %s failed:\n%s" % (" ".join(args), result.explain()))
+    return result.messages()
 
 
 def serving():
@@ -145,7 +150,7 @@ def main():
     watcher = Watcher(old)
     watcher.start()
     drill_started = time.time()
-    drill_output = playbook("playbooks/drill.yml")
+    drill_messages = playbook("playbooks/drill.yml")
     drill_seconds = time.time() - drill_started
     watcher.stop.set()
     watcher.join()
@@ -154,7 +159,7 @@ def main():
     start = started_at(watcher.container_id)
     handoff, pull_done = boot_times(instance_id)
     user_data = REPO / ".sandbox" / "instances" / instance_id / "seed" / "user-data"
-    reported = re.search(r"serves again (\d+) s later", drill_output)
+    reported = re.search(r"serves again (\d+) s later", " ".join(drill_messages))
 
     rows = [
         ("replacement instance", instance_id),

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+
+# The test harness (tests/harness): the one way to run a playbook.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from harness.playbook import run_playbook as run_ansible_playbook  # noqa: E402 pylint: disable=wrong-import-position
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -21,38 +25,21 @@ def pytest_runtest_makereport(item, call):  # pylint: disable=unused-argument
         report.sections.append(("journal (last 80 lines)", journal.stdout or journal.stderr))
 
 
-class PlaybookRun:
-    """A finished ansible-playbook run against one host: its output and its PLAY RECAP counts."""
-
-    def __init__(self, host_name, completed):
-        self.returncode = completed.returncode
-        self.output = completed.stdout + completed.stderr
-        match = re.search(r"^%s\s*:\s*(.*)$" % re.escape(host_name), completed.stdout, re.MULTILINE)
-        self.recap = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))} if match else {}
-
-    def __repr__(self):
-        return "PlaybookRun(returncode=%d, recap=%r)\n%s" % (self.returncode, self.recap, self.output[-6000:])
-
-
 @pytest.fixture
 def run_playbook(host):
     """Run a playbook of this scenario against the host under test, as molecule's converge does.
 
     For steps a test must drive itself (a second converge after a change, check mode); molecule puts
-    its inventory, scenario directory and Ansible settings in the environment of the verifier.
+    its inventory, scenario directory and Ansible settings in the environment of the verifier. The
+    result is a harness.playbook.PlaybookRun of the one host.
     """
 
     def run(playbook, *args, extra_vars=None):
         name = host.backend.host
-        command = [
-            "ansible-playbook", "--inventory", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", name,
-            os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], playbook), *args,
-        ]
+        command = ["--inventory", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", name,
+                   os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], playbook), *args]
         if extra_vars is not None:
             command += ["--extra-vars", json.dumps(extra_vars)]
-        # Molecule forces colour on; the recap is parsed, so switch it off.
-        env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
-        completed = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, check=False)
-        return PlaybookRun(name, completed)
+        return run_ansible_playbook(*command, cwd=None, timeout=900)
 
     return run

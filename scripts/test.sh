@@ -6,6 +6,14 @@ cd "$(dirname "$0")/.."
 root=$PWD
 export PATH=$root/.venv/bin:$PATH
 export NO_COLOR=1 PY_COLORS=0 ANSIBLE_FORCE_COLOR=0
+# The suite writes into the checkout's .cache and temporary directories only: Ansible's home
+# (local temporary files, the galaxy cache), the caches of pip, ansible-lint and molecule (whose
+# scenarios' ephemeral directories go under the project's .ansible/, or ANSIBLE_HOME).
+export ANSIBLE_HOME=$root/.cache/ansible XDG_CACHE_HOME=$root/.cache
+# A virtualenv's own .ansible would be molecule's cache otherwise: .venv may be shared.
+unset VIRTUAL_ENV
+# The scenarios are at the collection root (molecule/), where molecule finds them without a warning.
+export MOLECULE_GLOB='molecule/*/molecule.yml'
 
 all_steps=(setup lint build sanity unit integration molecule e2e)
 steps=("${@:-${all_steps[@]}}")
@@ -20,6 +28,7 @@ setup() {
 lint() {
   yamllint --strict .
   ansible-lint
+  antsibull-changelog lint
 }
 
 build() {
@@ -27,12 +36,10 @@ build() {
   rm -rf "$dist"
   ansible-galaxy collection build --force --output-path "$dist" >/dev/null
   tarball=$(ls "$dist"/spotkit-ec2-*.tar.gz)
-  # Users get the collection, not its tests.
-  if tar -tzf "$tarball" | grep -E '^(tests|molecule|\.config|scripts|benchmarks|collections)/'; then
-    echo "spotkit: $tarball holds test or development content (listed above)" >&2
-    return 1
-  fi
   echo "built $tarball ($(tar -tzf "$tarball" | wc -l) entries)"
+  # The product alone: no sandbox, tests or tooling; installed from the tarball, every plugin
+  # documented and every shipped playbook valid.
+  scripts/check-collection.py "$tarball"
 }
 
 sanity() { scripts/sanity.sh; }
@@ -44,11 +51,14 @@ integration() {
 }
 
 molecule() {
-  local scenario found=0
-  for scenario in molecule/*/molecule.yml; do
-    [ -e "$scenario" ] || continue
-    found=1
+  local scenario scenarios=()
+  # default first: it checks the platforms that every other scenario runs on.
+  for scenario in molecule/default/molecule.yml molecule/*/molecule.yml; do
     scenario=$(basename "$(dirname "$scenario")")
+    [[ -e molecule/$scenario/molecule.yml && " ${scenarios[*]} " != *" $scenario "* ]] && scenarios+=("$scenario")
+  done
+  [ ${#scenarios[@]} -gt 0 ] || { echo "no molecule scenarios yet"; return 0; }
+  for scenario in "${scenarios[@]}"; do
     # arm64 scenarios run under emulation, minutes longer: only on request.
     if [[ $scenario == *_arm64 && ${SPOTKIT_ARM64:-0} != 1 ]]; then
       echo "--- molecule scenario $scenario: not run (arm64 under emulation; SPOTKIT_ARM64=1 runs it)"
@@ -57,7 +67,6 @@ molecule() {
     echo "--- molecule scenario $scenario"
     command molecule test --scenario-name "$scenario"
   done
-  [ "$found" -eq 1 ] || echo "no molecule scenarios yet"
 }
 
 e2e() {

@@ -1,4 +1,4 @@
-"""Make `ansible_collections.spotkit.ec2` importable from this checkout and locate shared fixtures."""
+"""Make `ansible_collections.spotkit.ec2` and the harness importable from this checkout; shared fixtures."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 # collections/ansible_collections/spotkit/ec2 is a link back to the repository root.
 sys.path.insert(0, str(REPO / "collections"))
+# The test harness (tests/harness), importable as `harness`.
+sys.path.insert(0, str(REPO / "tests"))
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,32 @@
 
 from __future__ import annotations
 
+import functools
+import os
+
+import yaml
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.spotkit.ec2.plugins.module_utils._stack import PLAN_VARIABLES, StackError, plan_stack
+from ansible_collections.spotkit.ec2.plugins.module_utils._stack import (
+    INSTANCE_ROLES,
+    PLAN_VARIABLES,
+    StackError,
+    instance_variables,
+    plan_stack,
+)
+
+ROLES = os.path.join(os.path.dirname(__file__), "..", "..", "roles")
+
+
+@functools.lru_cache(maxsize=1)
+def instance_role_variables():
+    """The public variables of the on-instance roles: the options of their argument specs."""
+    options = {}
+    for role in INSTANCE_ROLES:
+        with open(os.path.join(ROLES, role, "meta", "argument_specs.yml"), encoding="utf-8") as stream:
+            specs = yaml.safe_load(stream)["argument_specs"]
+        options[role] = [option for entry in specs.values() for option in (entry.get("options") or {})]
+    return instance_variables(options)
 
 
 class ActionModule(ActionBase):
@@ -27,7 +50,7 @@ class ActionModule(ActionBase):
         stack = self._task.args.get("stack") or task_vars.get("inventory_hostname")
         variables = self._templar.template({name: task_vars[name] for name in PLAN_VARIABLES if name in task_vars})
         try:
-            plan = plan_stack(stack, variables)
+            plan = plan_stack(stack, variables, instance_role_variables())
         except StackError as exc:
             return dict(result, failed=True, errors=exc.errors, msg="Stack %s: %s" % (stack, "; ".join(exc.errors)))
         return dict(result, changed=False, plan=plan)

@@ -14,11 +14,14 @@ from __future__ import annotations
 import copy
 import ipaddress
 import json
+import posixpath
 import re
 
 # --- Names: docs/architecture.md ------------------------------------------------------------------
 
 TAG_KEY = "spotkit:stack"
+# On the launch template: the base image it was made from, kept until an update is asked.
+BASE_IMAGE_TAG = "spotkit:base-image"
 RESOURCE_PREFIX = "spotkit-"
 METRICS_NAMESPACE = "spotkit"
 # Log groups of the stack that no service may take: the system log and the pull log.
@@ -29,19 +32,34 @@ PULL_LOG = "ansible-pull"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 NAME_RULE = "lowercase letters, digits and '-', starting with a letter, at most 32 characters"
 
-# A service logs to /var/log/<name>.log and ships it to /spotkit/<stack>/<name>: these names would
-# write into a system log file, or share a log group with the system log or the pull log; "pull"
-# would make its unit spotkit-pull.service, the periodic ansible-pull's own unit.
+# A service logs to /var/log/<name>.log and ships it to /spotkit/<stack>/<name>, and runs as the unit
+# spotkit-<name>.service: these names would write into a system log file, share a log group with the
+# system log or the pull log, or take the name of one of the stack's own units (spotkit-pull, ...).
 RESERVED_SERVICE_NAMES = frozenset((
     "alternatives", "ansible-pull", "apt", "auth", "boot", "btmp", "cloud-init", "cloud-init-output",
-    "daemon", "debug", "dpkg", "faillog", "kern", "lastlog", "mail", "messages", "pull", "syslog", "system",
+    "daemon", "debug", "dpkg", "faillog", "kern", "lastlog", "mail", "messages", "syslog", "system",
     "user", "wtmp",
+    # The stack's own units and files: spotkit-<name>.service, /var/log/spotkit-<name>.log.
+    "bootstrap", "eip", "health", "image", "logrotate", "pull", "state", "swap", "watch",
 ))
+# A service named spotkit-... would write /var/log/spotkit-....log, the stack's own log files.
+RESERVED_SERVICE_PREFIX = "spotkit"
 
 
 def resource_name(stack):
     """Name of the stack's security group, IAM role and profile, launch template and group."""
     return RESOURCE_PREFIX + stack
+
+
+def iam_name(stack, region):
+    """Name of the stack's IAM role and instance profile: IAM is global, so the region is part of it,
+    and the same stack name in two regions owns two roles."""
+    return "%s%s-%s" % (RESOURCE_PREFIX, stack, region)
+
+
+def metrics_namespace(stack):
+    """The stack's CloudWatch namespace: the instance policy lets an instance publish there only."""
+    return "%s/%s" % (METRICS_NAMESPACE, stack)
 
 
 def resource_tags(stack):
@@ -60,7 +78,7 @@ def env_parameter(stack):
 # --- Services -------------------------------------------------------------------------------------
 
 SERVICE_FIELDS = (
-    "name", "image", "ports", "env", "volumes", "command", "pull", "log_retention_days",
+    "name", "image", "ports", "env", "volumes", "command", "pull", "log_retention_days", "allow_system_mounts",
     "memory", "pids_limit", "cap_add", "read_only",
 )
 REQUIRED_SERVICE_FIELDS = ("name", "image")
@@ -106,8 +124,24 @@ SERVICE_DEFAULTS = {
 PORT_PATTERN = re.compile(r"^([0-9]{1,5}):([0-9]{1,5})(?:/(tcp|udp))?$")
 SSH_PORT = 22
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# A Docker image reference: [registry[:port]/]repository[:tag][@digest]; no spaces, no systemd specifiers.
-IMAGE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
+# What `docker run --volume` takes after source:target, and a named volume's name.
+VOLUME_OPTIONS = frozenset(("ro", "rw", "z", "Z", "nocopy", "shared", "rshared", "slave", "rslave", "private", "rprivate"))
+VOLUME_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+# Host paths that hand the host over to a container that mounts them (or a directory above them).
+SYSTEM_PATHS = (
+    "/etc", "/proc", "/sys", "/dev", "/root", "/boot", "/run", "/var/run", "/var/lib/docker", "/usr", "/bin", "/sbin",
+    "/lib", "/lib32", "/lib64", "/var/lib/spotkit", "/opt/spotkit/venv", "/opt/spotkit/collections",
+)
+
+# The Docker image reference grammar (distribution/reference): [domain[:port]/]path[:tag][@digest],
+# the path lowercase components joined by '/', a tag of at most 128 word characters, '.' and '-'.
+# Only sha256 digests, as registries and Docker use them.
+IMAGE_PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+IMAGE_DOMAIN = re.compile(r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
+                          r"|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$")
+IMAGE_TAG = re.compile(r"^\w[\w.-]{0,127}$")
+IMAGE_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+IMAGE_NAME_MAX = 255
 
 
 def check_name(what, value):
@@ -145,17 +179,61 @@ def _check_string_list(what, value):
         raise ValueError("%s must be a list of non-empty single-line strings; got %r" % (what, value))
 
 
+def _image_reference_error(image):
+    """Why image is not a Docker image reference, or None when it is one."""
+    name, digest = (image.split("@", 1) + [""])[:2]
+    if digest and not IMAGE_DIGEST.match(digest):
+        return "a digest is sha256: and 64 lowercase hex digits"
+    components = name.split("/")
+    last = components[-1]
+    # A tag follows the last ':' of the last component: in "registry:5000/blog" the port is no tag.
+    if ":" in last:
+        last, tag = last.rsplit(":", 1)
+        if not IMAGE_TAG.match(tag):
+            return "a tag is at most 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"
+        components[-1] = last
+    # As Docker reads it: the first component names a registry when it has a '.' or a ':', or is localhost.
+    first = components[0]
+    if len(components) > 1 and ("." in first or ":" in first or first == "localhost"):
+        if not IMAGE_DOMAIN.match(first):
+            return "the registry is a host name or address with an optional port"
+        components = components[1:]
+    if not all(IMAGE_PATH_COMPONENT.match(component) for component in components):
+        return "a repository path is lowercase letters and digits, separated by '/', '.', '_', '__' or '-'"
+    if len("/".join(components)) > IMAGE_NAME_MAX:
+        return "a repository name is at most %d characters" % IMAGE_NAME_MAX
+    return None
+
+
 def _check_image(what, image):
-    if not isinstance(image, str) or not IMAGE_PATTERN.match(image):
-        raise ValueError("%s must be an image reference such as registry:5000/blog:latest; got %r" % (what, image))
+    reason = _image_reference_error(image) if isinstance(image, str) and image else "it is empty or not a string"
+    if reason:
+        raise ValueError("%s must be an image reference such as registry:5000/blog:latest; got %r (%s)" % (what, image, reason))
 
 
-def _check_volumes(what, volumes):
+def _system_path(path):
+    """Whether mounting a host path gives a container the host: a system path, inside one, or above one."""
+    path = posixpath.normpath(path)
+    return any(path == system or path.startswith(system + "/") or system.startswith(path.rstrip("/") + "/")
+               for system in SYSTEM_PATHS)
+
+
+def _check_volumes(what, volumes, allow_system_mounts=False):
     _check_string_list(what, volumes)
     for volume in volumes:
         parts = volume.split(":")
-        if len(parts) not in (2, 3) or not parts[0] or not parts[1].startswith("/"):
-            raise ValueError("%s items must be 'source:/path' or 'source:/path:options'; got %r" % (what, volume))
+        source, target = (parts + ["", ""])[:2]
+        options = parts[2].split(",") if len(parts) == 3 else []
+        if (len(parts) not in (2, 3) or not (source.startswith("/") or VOLUME_NAME_PATTERN.match(source))
+                or not target.startswith("/") or posixpath.normpath(target) == "/" or "/../" in target + "/"
+                or len(set(options)) != len(options) or not set(options) <= VOLUME_OPTIONS):
+            raise ValueError("%s items must be 'source:/path' or 'source:/path:options'; got %r (the source a host path or "
+                             "a volume name, the path absolute in the container and not /, the options among %s)"
+                             % (what, volume, ", ".join(sorted(VOLUME_OPTIONS))))
+        if source.startswith("/") and _system_path(source) and not allow_system_mounts:
+            raise ValueError("%s item %r mounts the host's %s, which hands the host over to the container; set the "
+                             "service's allow_system_mounts: true only for a service built to manage the host"
+                             % (what, volume, posixpath.normpath(source)))
 
 
 def _memory_mib(value):
@@ -262,10 +340,11 @@ def check_service_names(services):
         name = check_name("%s: field 'name'" % label, service["name"])
         if name in seen:
             raise ValueError("%s: field 'name' %r is already used by spot_services[%d]" % (label, name, seen[name]))
-        if name in RESERVED_SERVICE_NAMES:
+        if name in RESERVED_SERVICE_NAMES or name.startswith(RESERVED_SERVICE_PREFIX):
             raise ValueError(
-                "%s: field 'name' %r is reserved (a system log file or log group of that name exists); reserved: %s"
-                % (label, name, ", ".join(sorted(RESERVED_SERVICE_NAMES)))
+                "%s: field 'name' %r is reserved (a system log file, log group or unit of the stack has that name); "
+                "reserved: %s and names starting with %r"
+                % (label, name, ", ".join(sorted(RESERVED_SERVICE_NAMES)), RESERVED_SERVICE_PREFIX)
             )
         seen[name] = index
         if "log_retention_days" in service:
@@ -281,8 +360,10 @@ def _check_service_fields(label, service):
         if service.get(field) in (None, ""):
             raise ValueError("%s: missing required field '%s'" % (label, field))
     _check_image("%s: field 'image'" % label, service["image"])
+    allow_system_mounts = service.get("allow_system_mounts", False)
+    _check_bool("%s: field 'allow_system_mounts'" % label, allow_system_mounts)
     if "volumes" in service:
-        _check_volumes("%s: field 'volumes'" % label, service["volumes"])
+        _check_volumes("%s: field 'volumes'" % label, service["volumes"], allow_system_mounts)
     if "command" in service:
         _check_string_list("%s: field 'command'" % label, service["command"])
     if "env" in service:
@@ -379,8 +460,29 @@ def check_instance_types(types):
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
 IMAGE_ID_PATTERN = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
 DOMAIN_LABEL_PATTERN = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-# Keys of spot_instance_vars land next to the spot_* settings in /etc/spotkit/stack.json.
-RESERVED_VAR_PREFIX = "spot_"
+# The on-instance roles that playbooks/pull.yml applies; spot_instance_vars may set their public
+# variables (their argument specs' options), except those pull.yml sets from the stack's settings.
+INSTANCE_ROLES = ("system", "docker", "container_service", "eip", "cloudwatch_agent", "ansible_pull")
+SET_BY_PULL = frozenset((
+    "container_service_services", "container_service_env", "eip_stack", "eip_region", "eip_endpoint_url",
+    "cloudwatch_agent_stack", "cloudwatch_agent_services", "cloudwatch_agent_region", "cloudwatch_agent_extra_logs",
+    "ansible_pull_repo_url", "ansible_pull_version", "ansible_pull_executable",
+))
+# Git URLs the instance may pull from: https://, ssh://, scp-style (user@host:path), file:/// (a
+# repository on the instance itself, as the sandbox mounts one). None may carry a credential.
+_HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:]+\])"
+PULL_URL_PATTERNS = (
+    re.compile(r"^https://%s(?::[0-9]+)?/[^\s@]+$" % _HOST),
+    re.compile(r"^ssh://(?:[A-Za-z0-9._-]+@)?%s(?::[0-9]+)?/\S+$" % _HOST),
+    re.compile(r"^(?:[A-Za-z0-9._-]+@)?%s:(?!//)[^\s:]\S*$" % _HOST),
+    re.compile(r"^file:///\S+$"),
+)
+# A password or token in a URL: user:secret@ anywhere, or any user@ in an https:// URL.
+CREDENTIAL_IN_URL_PATTERN = re.compile(r"^(?:[a-z+]+://[^/@\s]*:[^/@\s]*@|https?://[^/@\s]+@)")
+GIT_REF_PATTERN = re.compile(r"^(?![-/.])[A-Za-z0-9._/-]{1,255}(?<![/.])$")
+POLICY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]{1,512}$")
+SSM_NAME_PATTERN = re.compile(r"^/[A-Za-z0-9_./-]{1,1010}$")
+EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 
 
 def check_region(value, what="spot_region"):
@@ -403,6 +505,9 @@ def _dns_name(what, value):
     labels = name.split(".") if name else []
     if len(labels) < 2 or len(name) > 253 or not all(DOMAIN_LABEL_PATTERN.match(label) for label in labels):
         raise ValueError("%s must be a DNS name such as blog.example.com; got %r" % (what, value))
+    # No top-level domain is all digits: 203.0.113.7 is an address, which no record can be named.
+    if labels[-1].isdigit():
+        raise ValueError("%s must be a DNS name, not an address; got %r" % (what, value))
     return name
 
 
@@ -444,14 +549,29 @@ def check_root_volume_size(value):
     return value
 
 
-def check_instance_vars(instance_vars):
+def check_instance_vars(instance_vars, allowed):
+    """spot_instance_vars may set only the on-instance roles' public variables (allowed), nothing that the
+    instance's play sets from the stack's settings, overrides the interpreter or the connection, or is internal."""
     if not isinstance(instance_vars, dict):
         raise ValueError("spot_instance_vars must be a mapping; got %r" % (instance_vars,))
     for key in instance_vars:
-        if not isinstance(key, str) or key.startswith(RESERVED_VAR_PREFIX):
-            raise ValueError("spot_instance_vars: key %r must not start with %r (those are the stack's own settings)"
-                             % (key, RESERVED_VAR_PREFIX))
+        if key not in allowed:
+            raise ValueError("spot_instance_vars: key %r is not a variable the instance's roles take; allowed: %s"
+                             % (key, ", ".join(sorted(allowed))))
     return instance_vars
+
+
+def check_policy_arns(arns):
+    """spot_instance_policy_arns: managed policies the operator attaches to the instance role."""
+    if not isinstance(arns, list):
+        raise ValueError("spot_instance_policy_arns must be a list of IAM policy ARNs; got %r" % (arns,))
+    for index, arn in enumerate(arns):
+        if not isinstance(arn, str) or not POLICY_ARN_PATTERN.match(arn):
+            raise ValueError("spot_instance_policy_arns[%d] must be an IAM policy ARN such as "
+                             "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore; got %r" % (index, arn))
+    if len(set(arns)) != len(arns):
+        raise ValueError("spot_instance_policy_arns lists a policy twice; got %r" % (arns,))
+    return sorted(arns)
 
 
 def check_endpoint_credentials(endpoint_url, access_key, secret_key):
@@ -465,11 +585,43 @@ def check_endpoint_credentials(endpoint_url, access_key, secret_key):
 
 
 def check_pull_source(repo, version):
-    """The user's project that the instance applies: a git URL and a ref."""
+    """The user's project that the instance applies: a git URL that carries no credential, and a ref."""
     if not isinstance(repo, str) or not repo:
         raise ValueError("spot_pull_repo must be the git URL of your project (see examples/project); got %r" % (repo,))
-    if not isinstance(version, str) or not version:
+    if CREDENTIAL_IN_URL_PATTERN.match(repo):
+        # Never repeat it: the URL holds a password or a token.
+        raise ValueError("spot_pull_repo must not hold credentials (they would land in the user-data, the instance's "
+                         "settings and every pull log line); give a private repository's deploy key or token as the "
+                         "SSM parameter named by spot_pull_credential")
+    if not any(pattern.match(repo) for pattern in PULL_URL_PATTERNS):
+        raise ValueError("spot_pull_repo must be an https://, ssh:// or scp-style (git@host:path) git URL, or file:/// "
+                         "for a repository on the instance itself; got %r" % (repo,))
+    if not isinstance(version, str) or not GIT_REF_PATTERN.match(version) or ".." in version:
         raise ValueError("spot_pull_version must be a branch, tag or commit of spot_pull_repo; got %r" % (version,))
+
+
+def check_pull_credential(stack, parameter):
+    """The SSM SecureString with a private project's deploy key or token: the stack's own, so that the
+    instance role may read it."""
+    prefix = "/spotkit/%s/" % stack
+    if parameter in (None, ""):
+        return ""
+    if (not isinstance(parameter, str) or not parameter.startswith(prefix) or parameter.endswith("/")
+            or not SSM_NAME_PATTERN.match(parameter)):
+        raise ValueError("spot_pull_credential must be the name of an SSM parameter under %s (the stack's own, which "
+                         "its instances may read); got %r" % (prefix, parameter))
+    return parameter
+
+
+def check_emails(value):
+    """spot_alarm_email: one address or a list of addresses; none means no e-mail."""
+    addresses = [] if value in (None, "", []) else [value] if isinstance(value, str) else value
+    if not isinstance(addresses, list):
+        raise ValueError("spot_alarm_email must be an e-mail address or a list of them; got %r" % (value,))
+    for address in addresses:
+        if not isinstance(address, str) or not EMAIL_PATTERN.match(address):
+            raise ValueError("spot_alarm_email must hold e-mail addresses such as ops@example.com; got %r" % (address,))
+    return addresses
 
 
 # --- The plan of a stack ----------------------------------------------------------------------------
@@ -478,8 +630,9 @@ def check_pull_source(repo, version):
 # has already checked their types.
 PLAN_VARIABLES = (
     "spot_state", "spot_region", "spot_services", "spot_instance_types", "spot_image_id", "spot_domain", "spot_hosted_zone",
-    "spot_ssh_cidrs", "spot_instance_vars", "spot_pull_repo", "spot_pull_version", "spot_endpoint_url",
-    "spot_instance_endpoint_url", "spot_endpoint_access_key", "spot_endpoint_secret_key", "spot_root_volume_size",
+    "spot_ssh_cidrs", "spot_instance_vars", "spot_pull_repo", "spot_pull_version", "spot_pull_credential",
+    "spot_endpoint_url", "spot_instance_endpoint_url", "spot_endpoint_access_key", "spot_endpoint_secret_key",
+    "spot_alarm_email", "spot_instance_policy_arns", "spot_root_volume_size",
 )
 
 
@@ -538,10 +691,13 @@ def settings(stack, variables):
         document["spot_env_parameter"] = env_parameter(stack)
     if variables.get("spot_instance_endpoint_url"):
         document["spot_endpoint_url"] = variables["spot_instance_endpoint_url"]
+    # The parameter's name only: the instance reads the credential itself, at pull time.
+    if variables.get("spot_pull_credential"):
+        document["spot_pull_credential"] = variables["spot_pull_credential"]
     return document
 
 
-def _checks(stack, variables):
+def _checks(stack, variables, instance_variables):
     """One check per rule, each raising ValueError when its rule is broken; all run, so every error shows."""
     get = variables.get
     return {
@@ -552,22 +708,31 @@ def _checks(stack, variables):
         "image_id": lambda: check_image_id(get("spot_image_id")),
         "dns": lambda: check_domain(get("spot_domain"), get("spot_hosted_zone")),
         "cidrs": lambda: check_cidrs(get("spot_ssh_cidrs", [])),
-        "instance_vars": lambda: check_instance_vars(get("spot_instance_vars", {})),
+        "instance_vars": lambda: check_instance_vars(get("spot_instance_vars", {}), instance_variables),
         "root_volume": lambda: "spot_root_volume_size" not in variables or check_root_volume_size(get("spot_root_volume_size")),
         # Only what an instance runs needs a project; a stack that goes needs none.
         "pull": lambda: get("spot_state", "present") == "absent" or check_pull_source(get("spot_pull_repo"), get("spot_pull_version")),
+        "pull_credential": lambda: check_pull_credential(stack, get("spot_pull_credential")),
+        "alarm_email": lambda: check_emails(get("spot_alarm_email")),
+        "policy_arns": lambda: check_policy_arns(get("spot_instance_policy_arns", [])),
         "credentials": lambda: check_endpoint_credentials(
             get("spot_endpoint_url"), get("spot_endpoint_access_key"), get("spot_endpoint_secret_key")),
     }
 
 
-def plan_stack(stack, variables):
+def instance_variables(role_options):
+    """The keys spot_instance_vars may set, from the on-instance roles' options ({role: [option, ...]})."""
+    return frozenset(option for role in INSTANCE_ROLES for option in role_options[role]) - SET_BY_PULL
+
+
+def plan_stack(stack, variables, instance_variables_allowed):
     """Check a stack's variables and derive what provisioning needs; raise StackError with every broken rule.
 
+    instance_variables_allowed: the keys spot_instance_vars may set (instance_variables()).
     Returns no secret: neither env values nor the endpoint's secret key.
     """
     checked, errors = {}, []
-    for key, check in _checks(stack, variables).items():
+    for key, check in _checks(stack, variables, instance_variables_allowed).items():
         try:
             checked[key] = check()
         except (TypeError, ValueError) as exc:
@@ -580,8 +745,10 @@ def plan_stack(stack, variables):
     return {
         "stack": stack,
         "name": resource_name(stack),
+        "iam_name": iam_name(stack, variables["spot_region"]),
         "tags": resource_tags(stack),
         "tag_key": TAG_KEY,
+        "base_image_tag": BASE_IMAGE_TAG,
         "architecture": arch,
         "burstable": burstable,
         "image_id": checked["image_id"],
@@ -592,6 +759,8 @@ def plan_stack(stack, variables):
         "log_groups": log_groups(stack, services),
         "env_parameter": env_parameter(stack),
         "env_services": [service["name"] for service in services if service.get("env")],
-        "metrics_namespace": METRICS_NAMESPACE,
+        "metrics_namespace": metrics_namespace(stack),
+        "alarm_emails": checked["alarm_email"],
+        "policy_arns": checked["policy_arns"],
         "settings": settings(stack, variables),
     }

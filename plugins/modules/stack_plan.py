@@ -18,13 +18,16 @@ description:
     broken rule, each naming the variable and the bad value (for a service, its index, name and field). An C(env)
     value is never repeated.
   - "Rules: the stack name (the inventory hostname); C(spot_region); C(spot_services) (at least one; names valid,
-    unique, not reserved; an image reference each; ports C(HOST:CONTAINER[/udp]) within 1-65535, none published
-    twice, host port 22 reserved for SSH; volumes C(source:/path[:options]); env names and single-line scalar
+    unique, not reserved, not C(spotkit...); an image reference each, by Docker's grammar; ports
+    C(HOST:CONTAINER[/udp]) within 1-65535, none published twice, host port 22 reserved for SSH; volumes
+    C(source:/path[:options]) with Docker's options, no host system path unless C(allow_system_mounts); env names and single-line scalar
     values; pull policy; log retention among CloudWatch's values; memory limit, pids limit, capabilities and
-    read-only root of the container; no unknown field); C(spot_instance_types) (well formed, one architecture, all
-    burstable or none, no mac); C(spot_image_id); C(spot_domain) inside C(spot_hosted_zone); C(spot_ssh_cidrs);
-    keys of C(spot_instance_vars); C(spot_root_volume_size); C(spot_pull_repo) and C(spot_pull_version); fixed
-    endpoint credentials in pairs and only with C(spot_endpoint_url)."
+    read-only root of the container; no unknown field); C(spot_instance_types) (well
+    formed, one architecture, all burstable or none, no mac); C(spot_image_id); C(spot_domain) inside
+    C(spot_hosted_zone), a name and not an address; C(spot_ssh_cidrs); the keys of C(spot_instance_vars) (the
+    on-instance roles' public variables only); C(spot_pull_repo) (C(https://), C(ssh://), scp-style or C(file:///),
+    without credentials) and C(spot_pull_version); C(spot_pull_credential) (an SSM parameter of the stack's own);
+    C(spot_alarm_email); C(spot_instance_policy_arns); C(spot_root_volume_size); fixed endpoint credentials in pairs and only with C(spot_endpoint_url)."
   - "Returns what provisioning needs, derived once: names and tags, the architecture and credit model of the
     instance types, the image parameter, the DNS names, the security group rules, the log groups, and the settings
     document the instance reads from C(/etc/spotkit/stack.json)."
@@ -70,9 +73,13 @@ plan:
       description: The stack's name.
       type: str
     name:
-      description: Name of the stack's security group, IAM role and profile, launch template and Auto Scaling group.
+      description: Name of the stack's security group, launch template and Auto Scaling group.
       type: str
       sample: spotkit-blog
+    iam_name:
+      description: Name of the stack's IAM role and instance profile, with the region (IAM is global).
+      type: str
+      sample: spotkit-blog-eu-west-1
     tags:
       description: Tags of every taggable resource of the stack.
       type: dict
@@ -81,6 +88,10 @@ plan:
       description: Key of the tag that marks the stack's resources.
       type: str
       sample: spotkit:stack
+    base_image_tag:
+      description: Tag of the launch template that records the base image it was made from.
+      type: str
+      sample: spotkit:base-image
     architecture:
       description: Architecture of the instance types, as EC2 images name it.
       type: str
@@ -117,8 +128,17 @@ plan:
       type: list
       elements: str
     metrics_namespace:
-      description: CloudWatch namespace of the stack's metrics.
+      description: CloudWatch namespace of the stack's metrics, the stack's own.
       type: str
+      sample: spotkit/blog
+    policy_arns:
+      description: The managed policies of C(spot_instance_policy_arns), sorted.
+      type: list
+      elements: str
+    alarm_emails:
+      description: The addresses of C(spot_alarm_email), as a list.
+      type: list
+      elements: str
     settings:
       description: The instance's settings, without C(spot_env_version), which is known once the env is stored.
       type: dict

@@ -1,21 +1,30 @@
-"""What the HTTP test doubles share: listen addresses, one server thread per address, a JSON-lines
-request log, and running until SIGTERM or SIGINT."""
+"""The core the HTTP test doubles share: listen addresses, one server thread per address, a
+JSON-lines request log, answering a request, forwarding one upstream, and running until SIGTERM or
+SIGINT. Standard library only: a double starts in a blink."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import signal
 import sys
 import threading
 import time
+import urllib.parse
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-# The emulator's rule for listen addresses (HOST:PORT, never all interfaces) holds for the doubles too.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "roles" / "sandbox" / "files"))
-from aws_emulator import parse_address  # noqa: E402 pylint: disable=wrong-import-position
+# The listen-address rule of the sandbox's servers (HOST:PORT, never all interfaces) holds for the doubles too.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "sandbox" / "emulator"))
+from listen import parse_address  # noqa: E402 pylint: disable=wrong-import-position
 
-__all__ = ["RequestLog", "parse_address", "run", "serve"]
+__all__ = ["RequestLog", "forward", "parse_address", "reply", "run", "serve"]
+
+# Headers that belong to one connection and are not forwarded.
+HOP_BY_HOP = frozenset((
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailers",
+    "transfer-encoding", "upgrade",
+))
 
 
 class RequestLog:
@@ -31,6 +40,32 @@ class RequestLog:
         line = json.dumps(dict(time=time.time(), **entry), sort_keys=True)
         with self.lock, open(self.path, "a", encoding="utf-8") as stream:
             stream.write(line + "\n")
+
+
+def reply(handler, status, payload=b"", headers=(("Content-Type", "text/plain"),)):
+    """Send a whole answer from a BaseHTTPRequestHandler: status, headers, length, body."""
+    handler.send_response(status)
+    for name, value in headers:
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    if handler.command != "HEAD":
+        handler.wfile.write(payload)
+
+
+def forward(upstream, handler, body, timeout=60):
+    """Send the handler's request on to the upstream URL; (status, headers, payload) of its answer."""
+    target = urllib.parse.urlsplit(upstream)
+    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=timeout)
+    try:
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in HOP_BY_HOP}
+        connection.request(handler.command, handler.path, body=body, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+        kept = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP | {"content-length"}]
+        return response.status, kept, payload
+    finally:
+        connection.close()
 
 
 def serve(addresses, handler):

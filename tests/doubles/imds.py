@@ -20,7 +20,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
-from http_double import RequestLog, parse_address, run
+from http_double import RequestLog, parse_address, reply, run
 
 TOKEN_PATH = "/latest/api/token"
 TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
@@ -76,14 +76,9 @@ def make_handler(metadata, log):
             """Requests go to the JSON log, not to stderr."""
 
         def reply(self, status, text="", token="none"):
-            payload = text.encode()
             # Logged before the answer leaves, so a client that got it finds it in the log.
             log.write(client=self.client_address[0], method=self.command, path=self.path, token=token, status=status)
-            self.send_response(status)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            reply(self, status, text.encode())
 
         def do_PUT(self):  # pylint: disable=invalid-name
             if self.path != TOKEN_PATH:

@@ -5,18 +5,16 @@ A module of its own name, not conftest, so that it does not clash with the other
 from __future__ import annotations
 
 import json
-import os
-import re
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from harness import REPO
+from harness.playbook import run_playbook
+
 STATE_DIR = REPO / ".sandbox"
 EMULATOR = "http://127.0.0.1:4566"
 SITE = "http://127.0.0.1:8080/"
@@ -26,28 +24,15 @@ LABEL = "spotkit.sandbox"
 
 def ansible_playbook(*args, timeout=1200):
     """Run ansible-playbook from the checkout with its ansible.cfg (default inventory: the sandbox)."""
-    executable = Path(sys.executable).with_name("ansible-playbook")
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    started = time.monotonic()
-    result = subprocess.run([str(executable), *args], cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=timeout, check=False)
-    result.seconds = time.monotonic() - started
-    # The output with the callback's line wrapping undone, for looking up messages.
-    result.flat = " ".join(result.stdout.split())
-    if result.returncode != 0:
-        pytest.fail("ansible-playbook %s failed (%d):\n%s\n%s" % (" ".join(args), result.returncode,
-                                                                  result.stdout[-6000:], result.stderr[-3000:]))
-    return result
+    run = run_playbook(*args, timeout=timeout)
+    if run.rc != 0:
+        pytest.fail("ansible-playbook %s failed (%d):\n%s\n%s" % (" ".join(args), run.rc, run.explain(), run.stdout[-3000:]))
+    return run
 
 
-def recap(output):
-    """{host: {ok: n, changed: n, ...}} from the PLAY RECAP lines of a run (summed over playbooks)."""
-    totals = {}
-    for host, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", output, re.MULTILINE):
-        for key, value in re.findall(r"(\w+)=(\d+)", counts):
-            totals.setdefault(host, {}).setdefault(key, 0)
-            totals[host][key] += int(value)
-    return totals
+def said(run, text):
+    """True when a message of the run (a debug message, say) holds text."""
+    return any(text in message for message in run.messages())
 
 
 def docker(*args, check=True):

@@ -7,7 +7,10 @@ Any sandbox already up on this machine is torn down first.
 
 from __future__ import annotations
 
+import base64
 import subprocess
+
+import yaml
 
 from sandbox_e2e import (
     REPO,
@@ -18,13 +21,13 @@ from sandbox_e2e import (
     http_get,
     instance_exec,
     instance_ids,
-    recap,
+    said,
     sandbox_containers,
     stack_address,
     wait_for,
 )
 
-PAGE = REPO / "examples" / "blog" / "site" / "index.html"
+PAGE = REPO / "examples" / "project" / "blog" / "site" / "index.html"
 MARKER = "<!-- published by git push in the end-to-end test -->"
 
 
@@ -40,7 +43,7 @@ def test_from_nothing_site_yml_serves_the_example_blog():
 
     run = ansible_playbook("site.yml")
 
-    assert "blog: http://127.0.0.1:8080/ serves" in run.flat
+    assert said(run, "blog: http://127.0.0.1:8080/ serves"), run.messages()
     status, body = http_get(SITE)
     assert status == 200
     assert body == PAGE.read_text()
@@ -52,9 +55,21 @@ def test_elastic_ip_is_associated_with_the_booted_instance(emulator):
     assert stack_address(emulator).get("InstanceId") == booted[0]
 
 
+def test_the_instance_runs_the_project_with_this_checkouts_collection(emulator):
+    (instance,) = instance_ids()
+    installed = instance_exec(instance, "cat", "/opt/spotkit/collections/ansible_collections/spotkit/ec2/MANIFEST.json").stdout
+    assert '"name": "ec2"' in installed and '"namespace": "spotkit"' in installed
+    assert instance_exec(instance, "test", "-f", "/opt/spotkit/project/pull.yml", check=False).returncode == 0
+    # The first boot's pull script (from the user-data) is the one the ansible_pull role installs.
+    user_data = emulator("ec2").describe_instance_attribute(InstanceId=instance, Attribute="userData")["UserData"]["Value"]
+    first_boot = yaml.safe_load(base64.b64decode(user_data))
+    script = next(item["content"] for item in first_boot["write_files"] if item["path"] == "/usr/local/sbin/spotkit-pull")
+    assert instance_exec(instance, "cat", "/usr/local/sbin/spotkit-pull").stdout == script
+
+
 def test_second_run_changes_nothing():
     run = ansible_playbook("site.yml")
-    totals = recap(run.stdout)
+    totals = run.result["stats"]
     assert totals, run.stdout[-3000:]
     assert {host: counts["changed"] for host, counts in totals.items()} == {host: 0 for host in totals}
 
@@ -68,8 +83,8 @@ def test_the_timer_leaves_the_revision_the_first_boot_applied_alone():
 def test_a_commit_in_the_git_remote_reaches_the_instance_on_the_next_timer_run(tmp_path):
     work = tmp_path / "work"
     git = ["git", "-c", "user.name=e2e", "-c", "user.email=e2e@spotkit.invalid"]
-    subprocess.run(["git", "clone", "--quiet", str(STATE_DIR / "repo.git"), str(work)], check=True)
-    page = work / "examples" / "blog" / "site" / "index.html"
+    subprocess.run(["git", "clone", "--quiet", str(STATE_DIR / "project.git"), str(work)], check=True)
+    page = work / "blog" / "site" / "index.html"
     page.write_text(page.read_text().replace("</body>", MARKER + "\n</body>"))
     subprocess.run([*git, "-C", str(work), "commit", "--quiet", "-am", "Change the page"], check=True)
     subprocess.run(["git", "-C", str(work), "push", "--quiet", "origin", "HEAD:main"], check=True)
@@ -91,7 +106,7 @@ def test_drill_replaces_the_instance_which_takes_the_elastic_ip_and_serves(emula
 
     (after,) = instance_ids()
     assert after != before
-    assert "%s was taken away; its replacement %s serves again" % (before, after) in run.flat
+    assert said(run, "%s was taken away; its replacement %s serves again" % (before, after)), run.messages()
     assert stack_address(emulator).get("InstanceId") == after
     status, body = http_get(SITE)
     assert status == 200
@@ -109,13 +124,13 @@ def test_a_changed_stack_reaches_a_new_instance_through_an_instance_refresh(emul
     assert after != before
     refreshes = emulator("autoscaling").describe_instance_refreshes(AutoScalingGroupName="spotkit-" + STACK)["InstanceRefreshes"]
     assert [refresh["Status"] for refresh in refreshes] == ["Successful"]
-    assert "blog: http://127.0.0.1:8080/ serves, instance %s, booted" % after in run.flat
+    assert said(run, "blog: http://127.0.0.1:8080/ serves, instance %s, booted" % after), run.messages()
     assert stack_address(emulator).get("InstanceId") == after
     # The new instance runs the distribution's ansible-core, for its first pull and for the timer's.
     assert instance_exec(after, "dpkg-query", "--show", "--showformat", "${Status}", "ansible-core").stdout == "install ok installed"
     assert instance_exec(after, "test", "-e", "/opt/spotkit/venv", check=False).returncode != 0
     assert "/usr/bin/ansible-pull" in instance_exec(after, "cat", "/usr/local/sbin/spotkit-pull").stdout
-    # site.yml put a snapshot of the checkout on top of the git remote again: the checkout's page.
+    # site.yml put a snapshot of the project on top of the git remote again: the checkout's page.
     assert http_get(SITE) == (200, PAGE.read_text())
 
 

@@ -13,7 +13,8 @@ from sandbox_e2e import REPO, ansible_playbook, docker
 SUITES = ("bookworm", "trixie")
 # The settings and the pull script, which the ansible_pull role installs from the same template.
 TARGET_BYTES = 8192
-SANDBOX_DEFAULTS = yaml.safe_load((REPO / "roles" / "sandbox" / "defaults" / "main.yml").read_text())
+SANDBOX_DEFAULTS = yaml.safe_load((REPO / "sandbox" / "roles" / "sandbox" / "defaults" / "main.yml").read_text())
+INVENTORIES = {"example": "examples/project/inventory", "sandbox": "sandbox/inventory"}
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +22,11 @@ def user_data(tmp_path_factory):
     """{(inventory, stack, ansible-core source): path} of each shipped inventory's stacks' user-data."""
     out = tmp_path_factory.mktemp("user-data")
     rendered = {}
-    for inventory in ("example", "sandbox"):
+    for inventory, directory in INVENTORIES.items():
         for source in ("pip", "distribution"):
             folder = out / inventory / source
             folder.mkdir(parents=True)
-            ansible_playbook("-i", "inventory/" + inventory, "tests/e2e/render_user_data.yml",
+            ansible_playbook("-i", directory, "tests/e2e/render_user_data.yml",
                              "-e", "user_data_dir=%s" % folder, "-e", "spot_ansible_core_source=" + source)
             rendered.update({(inventory, path.stem, source): path for path in sorted(folder.glob("*.yml"))})
     assert {key[:2] for key in rendered} == {("example", "blog"), ("example", "uptime"), ("sandbox", "blog")}
@@ -38,7 +39,7 @@ def instance_image(request):
     image = "spotkit-instance:" + request.param
     if docker("image", "inspect", image, check=False).returncode != 0:
         docker("build", "--quiet", "--build-arg", "BASE=debian:" + request.param, "-t", image,
-               str(REPO / "roles" / "sandbox" / "files" / "instance"))
+               str(REPO / "sandbox" / "images" / "instance"))
     return image
 
 
@@ -87,10 +88,17 @@ def test_the_ansible_core_source_decides_packages_and_paths(user_data):
 def test_the_sandbox_serves_what_its_user_data_installs(user_data):
     runcmd = yaml.safe_load(user_data[("sandbox", "blog", "pip")].read_text())["runcmd"]
     pip = next(command for command in runcmd if command[0].endswith("/pip"))
-    galaxy = next(command for command in runcmd if command[0].endswith("/ansible-galaxy"))
     packages = SANDBOX_DEFAULTS["sandbox_pip_packages"]
     # Wheels for exactly these packages, from the directory the sandbox mounts.
     assert pip[-len(packages):] == packages
     assert pip[2:-len(packages)] == ["--no-index", "--find-links", "/srv/spotkit/wheels"]
-    assert galaxy[5:] == ["/srv/spotkit/collections/%s.tar.gz" % name.replace(".", "-")
-                          for name in SANDBOX_DEFAULTS["sandbox_collections"]]
+
+
+def test_the_first_boot_hands_over_to_the_pull_script_which_installs_the_projects_collections(user_data):
+    for key, path in user_data.items():
+        cloud_config = yaml.safe_load(path.read_text())
+        # No collection is named in the user-data: the project's requirements.yml decides them.
+        assert not [command for command in cloud_config["runcmd"] if "ansible-galaxy" in str(command)], key
+        assert cloud_config["runcmd"][-1] == ["/usr/local/sbin/spotkit-pull"], key
+        first_pull = next(item["content"] for item in cloud_config["write_files"] if item["path"] == "/usr/local/sbin/spotkit-pull")
+        assert "collection install --no-deps --force" in first_pull and "/requirements.yml" in first_pull, key

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-REGION = "eu-west-1"
-# The public hosted zone of the example stacks' domains; the tests create it, as a user would.
-ZONE = "example.com"
-# Images the emulator knows, one per architecture (its catalogue has no Debian image).
+from harness import REPO
+from harness.aws import REGION, TAG, ZONE  # noqa: F401 pylint: disable=unused-import
+
+# Images the emulator knows, one per architecture (its catalogue has no Debian image); the
+# emulator's Debian image parameters name these too.
 IMAGES = {"arm64": "ami-0e9271c829888680e", "x86_64": "ami-076f415166b04f5fe"}
-TAG = "spotkit:stack"
 
 
 def load_example_inventory():

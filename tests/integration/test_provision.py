@@ -112,7 +112,8 @@ def test_one_elastic_ip_per_stack_and_the_record_points_at_it(aws, provisioned):
 def test_instance_role_may_only_touch_its_own_stack(aws, provisioned):
     iam = aws.client("iam")
     for stack in STACKS:
-        name = "spotkit-%s" % stack
+        # IAM is global: the region is part of the name, so one stack name in two regions owns two roles.
+        name = "spotkit-%s-%s" % (stack, REGION)
         role = iam.get_role(RoleName=name)["Role"]
         trust = role["AssumeRolePolicyDocument"]
         assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "ec2.amazonaws.com"}]
@@ -130,10 +131,13 @@ def test_instance_role_may_only_touch_its_own_stack(aws, provisioned):
         account = aws.client("sts").get_caller_identity()["Account"]
         logs = ["arn:aws:logs:%s:%s:log-group:/spotkit/%s/*" % (REGION, account, stack)]
         logs.append(logs[0] + ":log-stream:*")
-        for action in ("logs:CreateLogStream", "logs:PutLogEvents", "logs:CreateLogGroup", "logs:PutRetentionPolicy"):
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents", "logs:CreateLogGroup"):
             assert [s["Resource"] for s in by_action[action]] == [logs]
+        # Provisioning sets the retention; the instance cannot.
+        assert "logs:PutRetentionPolicy" not in by_action
+        # Metrics only under the stack's own namespace, so no instance publishes another stack's.
         [metrics] = by_action["cloudwatch:PutMetricData"]
-        assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "spotkit"}}
+        assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "spotkit/%s" % stack}}
         eip_arn = "arn:aws:ec2:%s:%s:elastic-ip/%s" % (REGION, account, address(aws, stack)["AllocationId"])
         associate = by_action["ec2:AssociateAddress"]
         assert [eip_arn] in [s["Resource"] for s in associate]
@@ -151,8 +155,9 @@ def test_instance_role_may_only_touch_its_own_stack(aws, provisioned):
 
 def test_instance_profile_holds_the_role(aws, provisioned):
     for stack in STACKS:
-        profile = aws.client("iam").get_instance_profile(InstanceProfileName="spotkit-%s" % stack)["InstanceProfile"]
-        assert [role["RoleName"] for role in profile["Roles"]] == ["spotkit-%s" % stack]
+        name = "spotkit-%s-%s" % (stack, REGION)
+        profile = aws.client("iam").get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+        assert [role["RoleName"] for role in profile["Roles"]] == [name]
         assert tags_of(profile["Tags"])[TAG] == stack
 
 
@@ -182,7 +187,7 @@ def test_launch_template_is_imdsv2_only_encrypted_and_tags_what_it_launches(aws,
         # The emulator's image has a 15 GiB root volume, over spot_root_volume_size's default of 10: the
         # image's own size (test_a_larger_root_volume_... sets one over it).
         assert root["Ebs"]["VolumeSize"] == 15
-        assert data["IamInstanceProfile"]["Arn"].endswith(":instance-profile/spotkit-%s" % stack)
+        assert data["IamInstanceProfile"]["Arn"].endswith(":instance-profile/spotkit-%s-%s" % (stack, REGION))
         assert data["SecurityGroupIds"] == [security_group(aws, stack)["GroupId"]]
         specs = {spec["ResourceType"]: tags_of(spec["Tags"]) for spec in data["TagSpecifications"]}
         for resource in ("instance", "volume"):
@@ -191,7 +196,8 @@ def test_launch_template_is_imdsv2_only_encrypted_and_tags_what_it_launches(aws,
         assert "InstanceMarketOptions" not in data
         # moto lists the tags added after creation by DescribeTags only.
         tags = aws.client("ec2").describe_tags(Filters=[{"Name": "resource-id", "Values": [version["LaunchTemplateId"]]}])["Tags"]
-        assert tags_of(tags) == {TAG: stack, "Name": "spotkit-%s" % stack}
+        # And the base image the template was made from, which later runs keep.
+        assert tags_of(tags) == {TAG: stack, "Name": "spotkit-%s" % stack, "spotkit:base-image": data["ImageId"]}
 
 
 def test_user_data_carries_the_settings_and_no_secret(aws, provisioned):
@@ -266,6 +272,7 @@ def test_second_run_changes_nothing(aws, provisioned):
 def test_adding_a_port_changes_only_what_it_must(aws, provisioned):
     stacks = with_extra_port(provisioned[0])
     before = {stack: address(aws, stack)["AllocationId"] for stack in STACKS}
+    [uptime_instance] = [instance["InstanceId"] for instance in group(aws, "uptime")["Instances"]]
 
     check = aws.playbook("provision", stacks, "--check")
     assert check.rc == 0, check.explain()
@@ -286,15 +293,21 @@ def test_adding_a_port_changes_only_what_it_must(aws, provisioned):
     spec = group(aws, "uptime")["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]
     assert spec["Version"] == "2"
     assert {stack: address(aws, stack)["AllocationId"] for stack in STACKS} == before
-    [refresh] = aws.double.refreshes
-    assert refresh["group"] == "spotkit-uptime"
-    assert refresh["preferences"] == {"MinHealthyPercentage": "100", "MaxHealthyPercentage": "200", "SkipMatching": "true"}
+    assert aws.refreshes("spotkit-blog") == []
+    [refresh] = aws.refreshes("spotkit-uptime")
+    assert refresh["Preferences"] == {"MinHealthyPercentage": 100, "MaxHealthyPercentage": 200, "SkipMatching": True}
+    # The emulator's refresh replaces the instance at once (AWS takes minutes): the group's one
+    # instance now runs the new version.
+    assert refresh["Status"] == "Successful"
+    [instance] = group(aws, "uptime")["Instances"]
+    assert instance["InstanceId"] != uptime_instance
+    assert instance["LaunchTemplate"]["Version"] == "2"
 
-    # While that refresh is under way, a re-run starts no second one.
+    # Nothing is outdated any more: a re-run starts no second refresh.
     again = aws.playbook("provision", stacks)
     assert again.rc == 0, again.explain()
     assert [again.stats(stack)["changed"] for stack in STACKS] == [0, 0], again.changed_tasks("uptime")
-    assert len(aws.double.refreshes) == 1
+    assert len(aws.refreshes("spotkit-uptime")) == 1
 
 
 def test_check_mode_on_provisioned_stacks_reports_nothing_to_change(aws, provisioned):
@@ -310,17 +323,40 @@ def test_removing_the_env_removes_its_parameter(aws, provisioned):
     run = aws.playbook("provision", stacks)
     assert run.rc == 0, run.explain()
     assert run.stats("blog")["changed"] == 0, run.changed_tasks("blog")
+    # A new launch template version, so the instance that the last refresh launched is outdated in turn.
     assert run.changed_tasks("uptime") == [
         "Store the services' environment as a SecureString", "Write the launch template", "Keep one spot instance running",
+        "Replace the instance that runs an older launch template",
     ]
     assert aws.client("ssm").describe_parameters()["Parameters"] == []
     settings = settings_of(user_data(aws, "uptime"))
     assert "spot_env_parameter" not in settings and "spot_env_version" not in settings
 
 
+def records_of(aws):
+    """{name: values} of the A records of the example zone."""
+    route53 = aws.client("route53")
+    zone_id = route53.list_hosted_zones_by_name(DNSName=ZONE)["HostedZones"][0]["Id"]
+    return {r["Name"].rstrip("."): [v["Value"] for v in r["ResourceRecords"]]
+            for r in route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"] if r["Type"] == "A"}
+
+
+def test_a_new_domain_gets_its_record_and_the_old_one_stays_until_teardown(aws, provisioned):
+    stacks = with_extra_port(provisioned[0])
+    del stacks["uptime"]["spot_services"][0]["env"]
+    stacks["blog"]["spot_domain"] = "journal.example.com"
+    run = aws.playbook("provision", stacks)
+    assert run.rc == 0, run.explain()
+    assert run.changed_tasks("blog") == ["Point the stack's domain at its Elastic IP"]
+    ip = address(aws, "blog")["PublicIp"]
+    assert records_of(aws)["journal.example.com"] == [ip]
+    assert records_of(aws)["blog.example.com"] == [ip]
+
+
 def test_a_larger_root_volume_is_a_new_template_version_of_that_stack_only(aws, provisioned):
     stacks = with_extra_port(provisioned[0])
     del stacks["uptime"]["spot_services"][0]["env"]
+    stacks["blog"]["spot_domain"] = "journal.example.com"
     before = template_version(aws, "uptime")["VersionNumber"]
     stacks["blog"]["spot_root_volume_size"] = 24
     run = aws.playbook("provision", stacks)
@@ -343,11 +379,25 @@ def test_teardown_removes_every_resource_of_both_stacks(aws, provisioned):
         instance = group(aws, stack)["Instances"][0]["InstanceId"]
         ec2.associate_address(AllocationId=address(aws, stack)["AllocationId"], InstanceId=instance)
 
-    # The inventory says present: the teardown playbook overrides it.
+    # A record of the zone that is not the stack's (another address) must stay.
+    route53 = aws.client("route53")
+    zone_id = route53.list_hosted_zones_by_name(DNSName=ZONE)["HostedZones"][0]["Id"]
+    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+        "Name": "www.example.com", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "203.0.113.9"}]}}]})
+
+    # The inventory says present: the teardown playbook overrides it. The blog's domain is the one of
+    # the first run: the record of the domain it had since (journal.example.com) must go too.
     for stack in stacks.values():
         stack["spot_state"] = "present"
     run = aws.playbook("teardown", stacks)
     assert run.rc == 0, run.explain()
+    assert records_of(aws) == {"www.example.com": ["203.0.113.9"]}
+    # The records go before the address: one left pointing at a released address could be taken over.
+    for stack in STACKS:
+        order = [name for name, _result in run.task_results(stack)]
+        assert order.index("Remove the stack's DNS records") < order.index("Release the Elastic IP"), order
+    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": {
+        "Name": "www.example.com", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "203.0.113.9"}]}}]})
     for stack in STACKS:
         assert "Disassociate the Elastic IP from its instance" in run.changed_tasks(stack)
     left = aws.inventory_of_resources()

@@ -1,15 +1,14 @@
-"""The calls that the sandbox's AWS emulator adds to moto (roles/sandbox/files/moto_gaps.py), asked
-of the emulator directly, without the integration tests' proxy in front of it."""
+"""The calls that the sandbox's AWS emulator adds to moto (sandbox/emulator/moto_gaps.py), asked of
+the emulator directly with boto3."""
 
 from __future__ import annotations
 
 import base64
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import CREDENTIALS
+from stacks import IMAGES
 
 NAME = "spotkit-emulator-test"
 
@@ -17,13 +16,7 @@ NAME = "spotkit-emulator-test"
 @pytest.fixture()
 def clients(aws):
     aws.reset()
-
-    def client(service):
-        return boto3.client(service, endpoint_url=aws.emulator_url, region_name="eu-west-1",
-                            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
-
-    return client("ec2"), client("autoscaling")
+    return aws.client("ec2"), aws.client("autoscaling")
 
 
 def user_data(text):
@@ -97,3 +90,22 @@ def test_delete_launch_template_versions_keeps_the_default(clients):
         ec2.describe_launch_template_versions(LaunchTemplateName=NAME, Versions=["2"])
     ec2.delete_launch_template(LaunchTemplateName=NAME)
     assert ec2.describe_launch_templates()["LaunchTemplates"] == []
+
+
+@pytest.mark.parametrize("release", ["12", "13"])
+def test_debian_publishes_an_image_of_each_architecture(aws, release):
+    ssm, ec2 = aws.client("ssm"), aws.client("ec2")
+    for architecture, expected in (("amd64", "x86_64"), ("arm64", "arm64")):
+        name = "/aws/service/debian/release/%s/latest/%s" % (release, architecture)
+        parameter = ssm.get_parameter(Name=name)["Parameter"]
+        assert parameter["DataType"] == "aws:ec2:image"
+        [image] = ec2.describe_images(ImageIds=[parameter["Value"]])["Images"]
+        assert image["Architecture"] == expected
+        assert parameter["Value"] == IMAGES[expected]
+
+
+def test_debian_image_parameters_are_found_by_path_and_only_where_moto_has_public_images(aws):
+    found = aws.client("ssm").get_parameters_by_path(Path="/aws/service/debian/release/13", Recursive=True)["Parameters"]
+    assert sorted(parameter["Name"].rsplit("/", 1)[1] for parameter in found) == ["amd64", "arm64"]
+    with pytest.raises(ClientError, match="ParameterNotFound"):
+        aws.client("ssm", region="mx-central-1").get_parameter(Name="/aws/service/debian/release/13/latest/arm64")

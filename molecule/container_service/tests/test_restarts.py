@@ -58,10 +58,9 @@ def test_unreachable_registry_takes_nothing_down(host, run_playbook):
     host.check_output("systemctl stop docker-registry.service")
     try:
         run = run_playbook("services.yml")
-        assert run.returncode == 0 and run.recap["failed"] == 0, run
-        # Warnings are wrapped to the terminal's width.
-        output = " ".join(run.output.split())
-        assert "could not pull %s" % BLOG_IMAGE in output and "using the cached image" in output, run
+        assert run.rc == 0 and run.stats()["failures"] == 0, run.explain()
+        said = " ".join(run.messages())
+        assert "could not pull %s" % BLOG_IMAGE in said and "using the cached image" in said, run.messages()
         assert invocation_id(host, "blog") == started, "the run restarted the service"
         # A run in which a pull failed prunes nothing.
         assert image_id(host, "spotkit-unused:registry-down") == unused
@@ -93,7 +92,7 @@ def test_new_image_under_the_same_tag_reaches_the_service_on_the_next_converge(h
     build_unused_image(host, "spotkit-unused:after-pull")
 
     run = run_playbook("services.yml", "--diff")
-    assert run.returncode == 0 and run.recap["failed"] == 0, run
+    assert run.rc == 0 and run.stats()["failures"] == 0, run.explain()
     assert SECRET not in run.output
     wait_for_page(host, BLOG_PORT, "Second edition")
     assert invocation_id(host, "blog") != started

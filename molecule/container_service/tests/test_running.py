@@ -126,8 +126,8 @@ def test_logrotate_runs_hourly_and_rotates_a_file_past_maxsize_before_its_day(ho
 
 def test_check_mode_predicts_no_change_and_shows_no_secret(run_playbook):
     run = run_playbook("services.yml", "--check", "--diff")
-    assert run.returncode == 0, run
-    assert run.recap["changed"] == 0 and run.recap["failed"] == 0, run
+    assert run.rc == 0, run.explain()
+    assert run.stats()["changed"] == 0 and run.stats()["failures"] == 0, run.explain()
     assert SECRET not in run.output
 
 
@@ -135,7 +135,7 @@ def test_bad_service_fails_the_run_before_anything_changes(run_playbook):
     services = scenario_vars()["container_service_services"]
     services = [dict(service, ports=["8081"]) if service["name"] == "notes" else service for service in services]
     run = run_playbook("services.yml", extra_vars={"container_service_services": services})
-    assert run.returncode != 0 and run.recap["changed"] == 0, run
-    output = " ".join(run.output.split())
-    assert "container_service_services[1] (notes): field 'ports' items must be 'host:container'" in output, run
-    assert "got '8081'" in output, run
+    assert run.rc != 0 and run.stats()["changed"] == 0, run.explain()
+    said = " ".join(run.messages())
+    assert "container_service_services[1] (notes): field 'ports' items must be 'host:container'" in said, run.explain()
+    assert "got '8081'" in said, run.explain()

@@ -13,7 +13,7 @@ def test_service_removed_from_the_list_is_stopped_and_removed(host, run_playbook
     blog_started = invocation_id(host, "blog")
 
     run = run_playbook("services.yml", extra_vars={"container_service_services": blog_only})
-    assert run.returncode == 0 and run.recap["failed"] == 0, run
+    assert run.rc == 0 and run.stats()["failures"] == 0, run.explain()
 
     assert not host.file("/etc/systemd/system/spotkit-notes.service").exists
     assert host.check_output("systemctl show --property LoadState --value spotkit-notes.service") == "not-found"

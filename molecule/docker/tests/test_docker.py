@@ -80,5 +80,5 @@ def test_an_attached_container_without_a_log_driver_writes_only_to_its_units_fil
 
 def test_check_mode_predicts_no_change(run_playbook):
     run = run_playbook("converge.yml", "--check", "--diff")
-    assert run.returncode == 0, run
-    assert run.recap["changed"] == 0 and run.recap["failed"] == 0, run
+    assert run.rc == 0, run.explain()
+    assert run.stats()["changed"] == 0 and run.stats()["failures"] == 0, run.explain()

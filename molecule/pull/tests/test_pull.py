@@ -1,5 +1,5 @@
-"""playbooks/pull.yml, run by ansible-pull on a fresh container, left the instance serving, its
-address attached, its env in the container only, the agent running and the periodic pull armed."""
+"""spotkit.ec2.pull, run by the first boot's spotkit-pull on a fresh container, left the instance serving,
+its address attached, its env in the container only, the agent running and the periodic pull armed."""
 
 from __future__ import annotations
 
@@ -74,6 +74,20 @@ def test_cloudwatch_agent_runs_with_the_stack_config(host, state):
     assert "/spotkit/%s/blog" % state["stack"] in groups
 
 
+def test_the_collections_come_from_the_projects_requirements(host):
+    for name in ("spotkit/ec2", "amazon/aws"):
+        assert host.file("/opt/spotkit/collections/ansible_collections/%s/MANIFEST.json" % name).exists, name
+    assert host.file("/var/lib/spotkit/requirements-applied").exists
+
+
+def test_the_first_pull_left_the_first_boots_pull_script_as_it_was(host):
+    # The first boot's copy and the ansible_pull role's come from one template: the role had nothing to change.
+    log = host.file("/var/log/spotkit-pull.log").content_string
+    first = re.search(r"TASK \[spotkit\.ec2\.ansible_pull : Install the pull script\][^\n]*\n(\w+): \[localhost\]", log)
+    assert first is not None, log[-3000:]
+    assert first.group(1) == "ok"
+
+
 def test_periodic_pull_is_armed(host):
     timer = host.service("spotkit-pull.timer")
     assert timer.is_enabled
@@ -81,7 +95,7 @@ def test_periodic_pull_is_armed(host):
 
 
 def test_check_mode_on_the_converged_instance_predicts_no_change(host, state):
-    run = host.run("cd %s && %s --check playbooks/pull.yml" % (state["checkout"], PULL))
+    run = host.run("cd %s && %s --check pull.yml" % (state["checkout"], PULL))
     assert run.rc == 0, run.stdout + run.stderr
     recap = re.search(r"^localhost\s+:\s+ok=\d+\s+changed=(\d+)", run.stdout, re.MULTILINE)
     assert recap is not None, run.stdout

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
+from harness import REPO
+from harness.playbook import run_playbook
+
 GOOD = {"ansible_pull_repo_url": "file:///srv/repo.git"}
 CASES = [
     ({"ansible_pull_repo_url": ""}, "ansible_pull_repo_url must be the git URL", '""'),
@@ -26,20 +25,18 @@ def run_role(tmp_path, variables):
     playbook.write_text(
         "- hosts: localhost\n  gather_facts: false\n  roles:\n    - role: spotkit.ec2.ansible_pull\n"
     )
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / "collections"), ANSIBLE_NOCOLOR="1")
-    return subprocess.run(
-        [Path(sys.executable).with_name("ansible-playbook"), "-i", "localhost,", "-c", "local",
-         "-e", json.dumps(variables), str(playbook)],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False,
-    )
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / "collections"))
+    return run_playbook("-i", "localhost,", "-c", "local", "-e", json.dumps(variables), playbook,
+                        cwd=tmp_path, env=env, timeout=120)
 
 
 @pytest.mark.parametrize(("override", "message", "value"), CASES, ids=[next(iter(c[0])) for c in CASES])
 def test_bad_input_fails_in_preflight_naming_variable_and_value(tmp_path, override, message, value):
-    result = run_role(tmp_path, dict(GOOD, **override))
-    assert result.returncode != 0
-    assert message in result.stdout
-    assert value in result.stdout
+    run = run_role(tmp_path, dict(GOOD, **override))
+    assert run.rc != 0
+    _task, failure = run.failure("localhost")
+    assert message in failure
+    assert value in failure
     # Refused before the first change: preflight is all that ran.
-    assert "changed=0" in result.stdout
-    assert "TASK [spotkit.ec2.ansible_pull : Install" not in result.stdout
+    assert run.stats("localhost")["changed"] == 0
+    assert not [name for name, _result in run.task_results("localhost") if name.startswith("Install")]

@@ -29,7 +29,7 @@ def test_fills_in_every_default():
 
 def test_keeps_given_fields_and_order_and_leaves_the_input_alone():
     services = [
-        {"name": "web", "image": "web@sha256:abc", "ports": ["53:53/udp", "8080:80/tcp"], "env": {"A": "1"},
+        {"name": "web", "image": "web@sha256:" + "ab" * 32, "ports": ["53:53/udp", "8080:80/tcp"], "env": {"A": "1"},
          "volumes": ["/srv/site:/srv:ro", "data:/data"], "command": ["serve", "8080"], "pull": "never",
          "log_retention_days": 7, "memory": "1g", "pids_limit": 32, "cap_add": ["SETGID"], "read_only": True},
         BLOG,

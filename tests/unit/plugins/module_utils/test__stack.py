@@ -267,12 +267,15 @@ def test_check_image_id(image, ok):
             stack_api.check_image_id(image)
 
 
-def test_check_instance_vars():
-    stack_api.check_instance_vars({"docker_daemon_options": {}})
-    with pytest.raises(ValueError, match="key 'spot_stack' must not start with 'spot_'"):
-        stack_api.check_instance_vars({"spot_stack": "x"})
+def test_check_instance_vars_allows_only_the_given_keys():
+    allowed = frozenset(("docker_daemon_options", "eip_retries"))
+    assert stack_api.check_instance_vars({"docker_daemon_options": {}}, allowed) == {"docker_daemon_options": {}}
+    for key in ("spot_stack", "ansible_python_interpreter", "_docker_packages", "ansible_connection"):
+        with pytest.raises(ValueError, match="key '%s' is not a variable the instance's roles take; allowed: "
+                                             "docker_daemon_options, eip_retries" % key):
+            stack_api.check_instance_vars({key: "x"}, allowed)
     with pytest.raises(ValueError, match="must be a mapping"):
-        stack_api.check_instance_vars(["a"])
+        stack_api.check_instance_vars(["a"], allowed)
 
 
 @pytest.mark.parametrize("region,what", [("Europe", "region"), ("eu", "cloudwatch_agent_region")])
@@ -320,3 +323,154 @@ def test_public_services_share_no_default_list():
     first, second = stack_api.public_service(svc()), stack_api.public_service(svc(name="api"))
     first["cap_add"].append("CHOWN")
     assert second["cap_add"] == [] and stack_api.SERVICE_DEFAULTS["cap_add"] == []
+
+
+@pytest.mark.parametrize("image", [
+    "nginx", "nginx:1", "docker.io/library/nginx:1.27-alpine", "ghcr.io/you/blog:latest", "registry:5000/blog",
+    "localhost/blog", "localhost:5000/a/b:c", "host.spotkit.test:5001/spotkit/blog:latest", "127.0.0.1:5001/spotkit/blog",
+    "[::1]:5000/x", "a__b", "a.b-c_d", "louislam/uptime-kuma:1", "web@sha256:" + "a" * 64,
+    "nginx:1.2@sha256:" + "0" * 64, "x:" + "a" * 128, "a" * 255,
+])
+def test_image_references_docker_takes(image):
+    stack_api.check_services([svc(image=image)])
+
+
+@pytest.mark.parametrize("image,reason", [
+    ("Nginx", "a repository path is lowercase"), ("blog latest", "a repository path is lowercase"),
+    ("EXAMPLE/x", "a repository path is lowercase"), ("a//b", "a repository path"), ("-a", "a repository path"),
+    ("a-", "a repository path"), ("/a", "a repository path"), ("a/", "a repository path"), ("a" * 256, "at most 255"),
+    ("blog:%i", "a tag is at most 128"), ("blog:-x", "a tag"), ("blog:", "a tag"), ("x:" + "a" * 129, "a tag is at most 128"),
+    ("web@sha256:abc", "a digest is sha256: and 64"), ("web@md5:" + "a" * 32, "a digest is sha256"),
+    ("web@sha256:" + "A" * 64, "a digest is sha256: and 64 lowercase"), ("bad_host.com:x/y", "the registry is a host name"),
+    ("registry:port/x", "the registry is a host name"),
+])
+def test_image_references_docker_refuses_name_the_reason(image, reason):
+    with pytest.raises(ValueError) as error:
+        stack_api.check_services([svc(image=image)])
+    assert "field 'image' must be an image reference such as registry:5000/blog:latest; got %r" % image in str(error.value)
+    assert reason in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["pull", "health", "watch", "state", "eip", "spotkit", "spotkit-pull", "spotkitx"])
+def test_names_of_the_stacks_own_units_and_files_are_reserved(name):
+    with pytest.raises(ValueError, match="field 'name' '%s' is reserved" % name):
+        stack_api.check_services([svc(name=name)])
+
+
+@pytest.mark.parametrize("name", ["puller", "web-spotkit", "state-db", "blog"])
+def test_names_next_to_the_reserved_ones_are_free(name):
+    stack_api.check_services([svc(name=name)])
+
+
+@pytest.mark.parametrize("volume", [
+    "/srv/site:/srv:ro", "data:/data", "my.vol_1:/var/lib/x:rw,z", "/var/lib/caddy:/data", "/opt/spotkit/project/blog/site:/srv:ro",
+    "/var/log/app:/logs", "/home/app:/home:rshared", "/srv:/srv:nocopy", "/opt/app:/app:Z",
+])
+def test_volumes_docker_takes(volume):
+    stack_api.check_services([svc(volumes=[volume])])
+
+
+@pytest.mark.parametrize("volume", [
+    "/srv", "data", ":/data", "/srv:", "/srv:relative", "/srv:/", "/srv:/a/../b", "/srv:/srv:rx", "/srv:/srv:ro,ro",
+    "/srv:/srv:ro:z", "-bad:/data", "a:/data",
+])
+def test_volumes_outside_the_grammar_are_refused(volume):
+    with pytest.raises(ValueError, match="field 'volumes' items must be 'source:/path' or 'source:/path:options'; got %r" % volume):
+        stack_api.check_services([svc(volumes=[volume])])
+
+
+@pytest.mark.parametrize("source", [
+    "/", "/etc", "/etc/spotkit", "/etc/ssl/", "/proc", "/sys/fs", "/dev", "/root/.ssh", "/run", "/var/run/docker.sock",
+    "/run/docker.sock", "/var/lib/docker", "/var", "/var/lib", "/usr/local", "/boot", "/opt", "/opt/spotkit",
+    "/opt/spotkit/venv/bin", "/var/lib/spotkit", "/etc/../etc",
+])
+def test_host_system_paths_are_refused_unless_the_service_opts_in(source):
+    volume = "%s:/host" % source
+    with pytest.raises(ValueError) as error:
+        stack_api.check_services([svc(volumes=[volume])])
+    assert "hands the host over to the container" in str(error.value) and "allow_system_mounts" in str(error.value)
+    stack_api.check_services([svc(volumes=[volume], allow_system_mounts=True)])
+
+
+def test_allow_system_mounts_is_a_boolean():
+    with pytest.raises(ValueError, match="field 'allow_system_mounts' must be true or false; got 'yes'"):
+        stack_api.check_services([svc(allow_system_mounts="yes")])
+
+
+@pytest.mark.parametrize("domain", ["203.0.113.7", "10.0.0.1.", "blog.123"])
+def test_an_address_is_no_domain(domain):
+    with pytest.raises(ValueError, match="spot_domain must be a DNS name, not an address"):
+        stack_api.check_domain(domain, "")
+
+
+def test_a_name_with_digits_is_a_domain():
+    assert stack_api.check_domain("123.example.com", "") == ("123.example.com", "example.com")
+
+
+@pytest.mark.parametrize("repo", [
+    "https://github.com/you/site.git", "https://git.example.com:8443/team/site", "ssh://git@github.com/you/site.git",
+    "ssh://git.example.com:2222/srv/site.git", "git@github.com:you/site.git", "github.com:you/site.git",
+    "file:///srv/spotkit/project.git",
+])
+def test_pull_sources_the_instance_may_use(repo):
+    stack_api.check_pull_source(repo, "main")
+
+
+@pytest.mark.parametrize("repo", [
+    "http://github.com/you/site.git", "git://github.com/you/site.git", "ftp://example.com/site", "/srv/site.git",
+    "file://relative", "https://github.com/you/site git", "github.com", "ssh://", "https://github.com",
+])
+def test_pull_sources_outside_the_grammar_are_refused(repo):
+    with pytest.raises(ValueError, match="spot_pull_repo must be an https://, ssh:// or scp-style"):
+        stack_api.check_pull_source(repo, "main")
+
+
+@pytest.mark.parametrize("repo", [
+    "https://token@github.com/you/site.git", "https://x-access-token:ghp_secret@github.com/you/site.git",
+    "ssh://git:hunter2@example.com/site.git",
+])
+def test_credentials_in_a_pull_source_are_refused_and_never_repeated(repo):
+    with pytest.raises(ValueError) as error:
+        stack_api.check_pull_source(repo, "main")
+    assert "spot_pull_repo must not hold credentials" in str(error.value)
+    assert repo not in str(error.value) and "github.com" not in str(error.value)
+
+
+@pytest.mark.parametrize("version,ok", [
+    ("main", True), ("v1.2.0", True), ("release/2026-11", True), ("0a1b2c3", True), ("a" * 40, True),
+    ("", False), ("-x", False), ("a..b", False), ("main branch", False), ("main/", False), ("a" * 256, False),
+])
+def test_pull_versions(version, ok):
+    if ok:
+        stack_api.check_pull_source("https://github.com/you/site.git", version)
+    else:
+        with pytest.raises(ValueError, match="spot_pull_version must be a branch, tag or commit"):
+            stack_api.check_pull_source("https://github.com/you/site.git", version)
+
+
+@pytest.mark.parametrize("parameter,ok", [
+    ("", True), (None, True), ("/spotkit/blog/deploy-key", True), ("/spotkit/blog/keys/github", True),
+    ("/spotkit/other/deploy-key", False), ("/spotkit/blogger/key", False), ("spotkit/blog/key", False),
+    ("/spotkit/blog/", False), ("/spotkit/blog/a b", False),
+])
+def test_pull_credentials_are_the_stacks_own_parameters(parameter, ok):
+    if ok:
+        stack_api.check_pull_credential("blog", parameter)
+    else:
+        with pytest.raises(ValueError, match="spot_pull_credential must be the name of an SSM parameter under /spotkit/blog/"):
+            stack_api.check_pull_credential("blog", parameter)
+
+
+@pytest.mark.parametrize("value,addresses", [
+    ("", []), (None, []), ([], []), ("ops@example.com", ["ops@example.com"]),
+    (["a@example.com", "b.c+alerts@mail.example.org"], ["a@example.com", "b.c+alerts@mail.example.org"]),
+])
+def test_alarm_email_addresses(value, addresses):
+    assert stack_api.check_emails(value) == addresses
+
+
+@pytest.mark.parametrize("value", ["ops", "ops@", "@example.com", "ops@example", "ops example.com", "a@b@example.com",
+                                   ["ops@example.com", 5], {"ops": "x"}, "ops@-example.com"])
+def test_alarm_email_refuses_what_is_no_address(value):
+    with pytest.raises(ValueError, match="spot_alarm_email must"):
+        stack_api.check_emails(value)

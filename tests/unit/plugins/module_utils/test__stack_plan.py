@@ -6,7 +6,10 @@ import json
 
 import pytest
 
+from ansible_collections.spotkit.ec2.plugins.action.stack_plan import instance_role_variables
 from ansible_collections.spotkit.ec2.plugins.module_utils._stack import StackError, canonical_rules, plan_stack
+
+ALLOWED = instance_role_variables()
 
 BLOG = {"name": "blog", "image": "caddy:2", "ports": ["80:80", "443:443", "443:443/udp"]}
 API = {"name": "api", "image": "api:1", "env": {"TOKEN": "s3cr3t"}, "command": ["serve"], "pull": "missing",
@@ -31,7 +34,7 @@ VALID = {
 
 
 def plan(**changes):
-    return plan_stack("shop", dict(VALID, **changes))
+    return plan_stack("shop", dict(VALID, **changes), ALLOWED)
 
 
 def test_names_tags_and_the_instance_types_traits():
@@ -113,7 +116,7 @@ def test_no_secret_anywhere_in_the_plan():
 def test_every_broken_rule_is_reported_at_once():
     with pytest.raises(StackError) as error:
         plan_stack("Shop", dict(VALID, spot_region="nowhere", spot_instance_types=["t4g.nano", "t3.nano"],
-                                spot_ssh_cidrs=["x"], spot_pull_repo=""))
+                                spot_ssh_cidrs=["x"], spot_pull_repo=""), ALLOWED)
     errors = error.value.errors
     assert len(errors) == 5, errors
     assert errors[0].startswith("the stack name (inventory hostname) must be") and "'Shop'" in errors[0]
@@ -132,6 +135,15 @@ def test_every_broken_rule_is_reported_at_once():
     ("spot_image_id", "ami-1", "spot_image_id"),
     ("spot_domain", "under_score.example.com", "spot_domain must be a DNS name"),
     ("spot_instance_vars", {"spot_x": 1}, "'spot_x'"),
+    ("spot_instance_vars", {"ansible_python_interpreter": "/usr/bin/python3"}, "'ansible_python_interpreter' is not a variable"),
+    ("spot_instance_vars", {"_container_service_marker": "x"}, "'_container_service_marker' is not a variable"),
+    ("spot_instance_vars", {"container_service_services": []}, "'container_service_services' is not a variable"),
+    ("spot_instance_vars", {"eip_stack": "other"}, "'eip_stack' is not a variable"),
+    ("spot_domain", "203.0.113.7", "spot_domain must be a DNS name, not an address; got '203.0.113.7'"),
+    ("spot_pull_repo", "http://example.com/site.git", "spot_pull_repo must be an https://"),
+    ("spot_pull_repo", "https://user:hunter2@example.com/site.git", "spot_pull_repo must not hold credentials"),
+    ("spot_pull_credential", "/spotkit/other/key", "spot_pull_credential must be the name of an SSM parameter under /spotkit/shop/"),
+    ("spot_alarm_email", ["ops@example.com", "not an address"], "spot_alarm_email must hold e-mail addresses"),
     ("spot_pull_version", "", "spot_pull_version"),
     ("spot_endpoint_access_key", "key", "spot_endpoint_access_key and spot_endpoint_secret_key go together"),
     ("spot_services", [{"name": "blog", "image": "x", "memory": "5m"}], "spot_services[0] (blog): field 'memory'"),
@@ -152,7 +164,7 @@ def test_a_stack_that_goes_needs_no_project():
 
 def test_missing_required_variables_are_errors():
     with pytest.raises(StackError) as error:
-        plan_stack("blog", {})
+        plan_stack("blog", {}, ALLOWED)
     for variable in ("spot_region", "spot_services", "spot_instance_types", "spot_pull_repo"):
         assert any(variable in message for message in error.value.errors), variable
 
@@ -168,4 +180,26 @@ def test_the_root_volume_size_is_a_gp3_size(size, ok):
 
 
 def test_a_plan_without_a_root_volume_size_leaves_it_to_the_role():
-    plan_stack("shop", {key: value for key, value in VALID.items() if key != "spot_root_volume_size"})
+    plan_stack("shop", {key: value for key, value in VALID.items() if key != "spot_root_volume_size"}, ALLOWED)
+
+
+def test_a_credential_in_the_url_is_never_repeated():
+    with pytest.raises(StackError) as error:
+        plan(spot_pull_repo="https://x-access-token:ghp_s3cr3tT0ken@github.com/you/site.git")
+    assert "s3cr3t" not in str(error.value)
+
+
+def test_the_on_instance_roles_variables_are_allowed_in_instance_vars():
+    result = plan(spot_instance_vars={"docker_daemon_options": {"debug": True}, "cloudwatch_agent_version": "latest",
+                                      "ansible_pull_interval": "30min", "container_service_pull_timeout": 60})
+    assert result["settings"]["ansible_pull_interval"] == "30min"
+    assert {"docker_daemon_options", "cloudwatch_agent_version", "eip_retries", "system_journald_max_use"} <= ALLOWED
+    assert not {"ansible_python_interpreter", "container_service_services", "ansible_pull_repo_url"} & ALLOWED
+
+
+def test_the_pull_credential_and_alarm_addresses_reach_the_plan():
+    result = plan(spot_pull_credential="/spotkit/shop/deploy-key", spot_alarm_email="ops@example.com")
+    assert result["settings"]["spot_pull_credential"] == "/spotkit/shop/deploy-key"
+    assert result["alarm_emails"] == ["ops@example.com"]
+    assert plan(spot_alarm_email=["a@example.com", "b@example.org"])["alarm_emails"] == ["a@example.com", "b@example.org"]
+    assert plan()["alarm_emails"] == [] and "spot_pull_credential" not in plan()["settings"]

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[4]
+from harness import REPO
+from harness.playbook import run_playbook
+
 AWS_KEY = "9376 16F3 450B 7D80 6CBD 9725 D581 6730 3B78 9C72"
 GOOD = {"cloudwatch_agent_stack": "blog", "cloudwatch_agent_services": [{"name": "blog"}]}
 FACTS = {"architecture": "x86_64", "distribution": "Debian", "service_mgr": "systemd"}
@@ -77,20 +77,12 @@ def outcomes(tmp_path_factory):
     (work / "preflight.yml").write_text(PLAYBOOK)
     (work / "library").mkdir()
     (work / "library" / "case_facts.py").write_text(CASE_FACTS_MODULE)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / "collections"), ANSIBLE_STDOUT_CALLBACK="json",
-               ANSIBLE_INVENTORY_ENABLED="yaml", ANSIBLE_HOST_KEY_CHECKING="false")
-    result = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(work / "inventory.json"),
-                             str(work / "preflight.yml")], capture_output=True, text=True, env=env, cwd=work, check=False)
-    report = json.loads(result.stdout)
-    failures = {}
-    for play in report["plays"]:
-        for task in play["tasks"]:
-            for host, outcome in task["hosts"].items():
-                if outcome.get("failed"):
-                    # A loop task reports each item's message in its results.
-                    items = [item.get("msg", "") for item in outcome.get("results", []) if item.get("failed")]
-                    failures[host] = " ".join(items) or outcome.get("msg", "")
-    return report["stats"], failures
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / "collections"), ANSIBLE_INVENTORY_ENABLED="yaml",
+               ANSIBLE_HOST_KEY_CHECKING="false")
+    run = run_playbook("-i", work / "inventory.json", work / "preflight.yml", cwd=work, env=env)
+    # A loop task's message is its failed items' (PlaybookRun.failure).
+    failures = {host: run.failure(host)[1] for host in run.hosts() if run.failure(host)}
+    return run.result["stats"], failures
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

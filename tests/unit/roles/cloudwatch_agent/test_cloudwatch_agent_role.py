@@ -44,14 +44,6 @@ def render(name, distribution="Debian", architecture="x86_64", **overrides):
     return Templar(loader=DataLoader(), variables=variables).template(variables[name])
 
 
-def test_argument_specs_cover_every_default_and_nothing_else():
-    defaults = _load("defaults/main.yml")
-    options = _load("meta/argument_specs.yml")["argument_specs"]["main"]["options"]
-    assert sorted(options) == sorted(defaults)
-    for name, value in defaults.items():
-        assert options[name].get("default") == value, name
-
-
 @pytest.mark.parametrize("distribution, architecture, path", [
     ("Debian", "x86_64", "debian/amd64"),
     ("Debian", "aarch64", "ubuntu/arm64"),  # AWS publishes no debian/arm64 package

@@ -1,5 +1,5 @@
 """The system role's own expressions, checked without an instance: the swap file's default size from the
-instance's memory, the swap unit's name, and the argument spec against the defaults.
+instance's memory, and the swap unit's name.
 
 The molecule scenario runs in containers, where the role skips the swap file: these are its numbers.
 """
@@ -35,14 +35,6 @@ def render(name, memtotal_kib=443_000, **overrides):
     variables = _trusted({**_load("defaults/main.yml"), **_load("vars/main.yml"), **overrides})
     variables["__system_meminfo"] = {"content": base64.b64encode(meminfo.encode()).decode()}
     return Templar(loader=DataLoader(), variables=variables).template(variables[name])
-
-
-def test_argument_specs_cover_every_default_and_nothing_else():
-    defaults = _load("defaults/main.yml")
-    options = _load("meta/argument_specs.yml")["argument_specs"]["main"]["options"]
-    assert sorted(options) == sorted(defaults)
-    for name, value in defaults.items():
-        assert options[name].get("default") == value, name
 
 
 # MemTotal as Linux reports it (a little under the instance's memory) -> MiB of the swap file.

@@ -1,0 +1,48 @@
+"""Local stand-in for the AWS APIs: moto in server mode, one shared state on several addresses.
+
+The sandbox and the tests use it where no AWS account exists. It listens only on the addresses
+given (loopback, and the Docker bridge gateway so that containers reach it), never on all of them.
+moto_gaps.py adds the few calls that provisioning and teardown make and moto lacks.
+
+    python aws_emulator.py --listen 127.0.0.1:4566 --listen 172.17.0.1:4566
+
+This runs it in the foreground; emulator_process.py starts, waits for, resets and stops it in the
+background, and every caller goes through that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from moto.server import ThreadedMotoServer
+
+import moto_gaps
+from listen import parse_address
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--listen", action="append", type=parse_address, required=True, metavar="HOST:PORT")
+    args = parser.parse_args(argv)
+    moto_gaps.install()
+
+    # Every server thread dispatches to moto's process-wide backends, so they share one state.
+    servers = [ThreadedMotoServer(ip_address=host, port=port, verbose=False) for host, port in args.listen]
+    for server in servers:
+        server.start()
+    print("aws emulator listening on %s" % ", ".join("%s:%d" % server.get_host_and_port() for server in servers), flush=True)
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *args: stop.set())
+    stop.wait()
+    for server in servers:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

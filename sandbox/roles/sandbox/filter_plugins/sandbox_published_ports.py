@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# Copyright: spotkit.ec2 contributors
+# MIT License (see LICENSE)
+"""The sandbox's own filter (not part of the collection): where the sandbox publishes a stack's ports.
+
+The sandbox's instance is a container; each host port P that the stack's services publish on the
+instance is published on the controller at ADDRESS:P+OFFSET, so that port 80 needs no privilege and
+stays off public interfaces. `spot_services | sandbox_published_ports(8000)` returns Docker
+published_ports entries `ADDRESS:OUTSIDE:P/PROTOCOL`, in the services' order; bad input raises an
+error that names the service, the field and the bad value.
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.spotkit.ec2.plugins.module_utils._stack import check_service_names, service_ports
+
+
+def published_ports(services, offset, address="127.0.0.1"):
+    """Return the published_ports entries; raise ValueError on bad input."""
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ValueError("offset must be a whole number of ports, 0 or more; got %r" % (offset,))
+    if not isinstance(address, str) or not address:
+        raise ValueError("address must be a non-empty string; got %r" % (address,))
+    entries = []
+    for port in service_ports(check_service_names(services)):
+        outside = port["host"] + offset
+        if outside > 65535:
+            raise ValueError(
+                "service %s: host port %d plus the offset %d is %d, beyond 65535; lower the offset"
+                % (port["service"], port["host"], offset, outside)
+            )
+        entries.append("%s:%d:%d/%s" % (address, outside, port["host"], port["protocol"]))
+    return entries
+
+
+def sandbox_published_ports(services, offset, address="127.0.0.1"):
+    """Filter entry point: `spot_services | sandbox_published_ports(8000)`."""
+    try:
+        return published_ports(services, offset, address)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError("sandbox_published_ports: %s" % to_native(exc))
+
+
+class FilterModule(object):
+    """The sandbox role's filters."""
+
+    def filters(self):
+        return {"sandbox_published_ports": sandbox_published_ports}

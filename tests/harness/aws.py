@@ -1,0 +1,120 @@
+"""The emulated AWS account that provisioning tests and benchmarks work in: boto3 clients, an empty
+account on demand, playbook runs against it, and what it holds."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import urllib.request
+
+import boto3
+import yaml
+
+from harness.playbook import environment, run_playbook
+
+REGION = "eu-west-1"
+# The public hosted zone of the example stacks' domains; reset() creates it, as a user would.
+ZONE = "example.com"
+TAG = "spotkit:stack"
+# Unlikely strings: Ansible masks every occurrence of a secret in its output.
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "spotkit-test-access-key", "AWS_SECRET_ACCESS_KEY": "spotkit-test-secret-key"}
+
+
+class Aws:
+    """The account of one running emulator (harness.emulator); playbooks run in `workdir`'s inventories."""
+
+    def __init__(self, emulator, workdir):
+        self.emulator = emulator
+        self.url = emulator.url
+        self.workdir = workdir
+        self.runs = 0
+
+    @property
+    def emulator_url(self):
+        return self.url
+
+    def client(self, service, region=REGION):
+        return boto3.client(service, endpoint_url=self.url, region_name=region,
+                            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+
+    def reset(self):
+        """An empty account, but for the hosted zone the example stacks' domains live in."""
+        self.emulator.reset()
+        self.client("route53").create_hosted_zone(Name=ZONE, CallerReference="spotkit-tests")
+
+    def playbook(self, playbook, stacks, *args, forks=32):
+        """Run playbooks/<playbook>.yml on an inventory of `stacks` ({name: variables})."""
+        self.runs += 1
+        inventory = self.workdir / ("inventory-%d.yml" % self.runs)
+        inventory.write_text(yaml.safe_dump({"spot_stacks": {"hosts": stacks}}))
+        env = environment(without=("AWS_", "ANSIBLE_"))
+        env.update(CREDENTIALS, AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+                   ANSIBLE_FORKS=str(forks), ANSIBLE_DEPRECATION_WARNINGS="false")
+        return run_playbook("-i", inventory, "playbooks/%s.yml" % playbook, *args, env=env, timeout=600)
+
+    # --- what the account holds
+
+    def tagged_resources(self):
+        """ARNs of every resource tagged spotkit:stack, except terminated instances (AWS lists those for an hour)."""
+        tagging = self.client("resourcegroupstaggingapi")
+        arns = [item["ResourceARN"] for item in tagging.get_resources(TagFilters=[{"Key": TAG}])["ResourceTagMappingList"]]
+        ec2 = self.client("ec2")
+        terminated = {
+            instance["InstanceId"]
+            for reservation in ec2.describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["terminated"]}])["Reservations"]
+            for instance in reservation["Instances"]
+        }
+        return sorted(arn for arn in arns if arn.rsplit("/", 1)[-1] not in terminated)
+
+    def inventory_of_resources(self):
+        """Everything a stack could have created, including what carries no tag."""
+        ec2, iam = self.client("ec2"), self.client("iam")
+        zone_id = self.client("route53").list_hosted_zones()["HostedZones"][0]["Id"]
+        records = self.client("route53").list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+        return {
+            "security groups": [g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] != "default"],
+            "addresses": [a["PublicIp"] for a in ec2.describe_addresses()["Addresses"]],
+            "launch templates": [t["LaunchTemplateName"] for t in ec2.describe_launch_templates()["LaunchTemplates"]],
+            "groups": [g["AutoScalingGroupName"] for g in self.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]],
+            "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("spotkit-")],
+            "instance profiles": [p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"]],
+            "log groups": [g["logGroupName"] for g in self.client("logs").describe_log_groups()["logGroups"]],
+            "parameters": [p["Name"] for p in self.client("ssm").describe_parameters()["Parameters"]],
+            "records": [r["Name"] for r in records if r["Type"] not in ("NS", "SOA")],
+        }
+
+    def refreshes(self, group):
+        """The group's instance refreshes, newest first, as Auto Scaling describes them."""
+        return self.client("autoscaling").describe_instance_refreshes(AutoScalingGroupName=group)["InstanceRefreshes"]
+
+    # --- what was asked of it (moto's request recorder)
+
+    @contextlib.contextmanager
+    def recording(self):
+        """Record the requests made inside the block; read them with requests()."""
+        self._recorder("reset-recording")
+        self._recorder("start-recording")
+        try:
+            yield
+        finally:
+            self._recorder("stop-recording")
+
+    def requests(self, target):
+        """The bodies of the recorded requests of a JSON-protocol action, e.g. AmazonSSM.GetParameter."""
+        with urllib.request.urlopen(self.url + "/moto-api/recorder/download-recording", timeout=30) as response:
+            lines = response.read().decode().splitlines()
+        bodies = []
+        for entry in map(json.loads, filter(None, lines)):
+            headers = {key.lower(): value for key, value in entry["headers"].items()}
+            if headers.get("x-amz-target") == target:
+                body = base64.b64decode(entry["body"]) if entry["body_encoded"] else entry["body"]
+                bodies.append(json.loads(body or "{}"))
+        return bodies
+
+    def _recorder(self, action):
+        request = urllib.request.Request(self.url + "/moto-api/recorder/" + action, method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
