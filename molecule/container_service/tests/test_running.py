@@ -7,7 +7,17 @@ import time
 
 import pytest
 
-from service_checks import BLOG_HEADING, BLOG_PORT, NOTES_PORT, SECRET, container_field, http_get, scenario_vars, unit_property
+from service_checks import (
+    BLOG_HEADING,
+    BLOG_PORT,
+    NOTES_PORT,
+    SECRET,
+    container_field,
+    http_get,
+    scenario_vars,
+    unit_property,
+    wait_for_page,
+)
 
 
 def test_blog_serves_its_pages_on_the_host_port(host):
@@ -129,6 +139,28 @@ def test_check_mode_predicts_no_change_and_shows_no_secret(run_playbook):
     assert run.rc == 0, run.explain()
     assert run.stats()["changed"] == 0 and run.stats()["failures"] == 0, run.explain()
     assert SECRET not in run.output
+
+
+def test_no_secret_at_vvv_when_the_env_file_fails_or_changes(host, run_playbook):
+    """The tasks that handle a service's env print nothing of it: not a failed item, not a diff, not at -vvv."""
+    new_secret = "n3w-s3cret-7f2b0a"
+    new_env = {"container_service_env": {"blog": {"SPOTKIT_TEST_SECRET": new_secret}}}
+    kept = host.file("/etc/spotkit/env/blog.env").content_string
+    # A read-only file system over the env files: writing the new value fails.
+    host.check_output("mount -t tmpfs -o ro,mode=0700 tmpfs /etc/spotkit/env")
+    try:
+        run = run_playbook("services.yml", "-vvv", "--diff", extra_vars=new_env)
+    finally:
+        host.check_output("umount /etc/spotkit/env")
+    assert run.rc != 0 and run.failure(host.backend.host)[0] == "Write the env file of each service", run.explain()
+    assert new_secret not in run.output and SECRET not in run.output
+    # The new value written, then the old one again: each a change that --diff would show.
+    for extra_vars in (new_env, None):
+        run = run_playbook("services.yml", "-vvv", "--diff", extra_vars=extra_vars)
+        assert run.rc == 0 and "Write the env file of each service" in run.changed_tasks(host.backend.host), run.explain()
+        assert new_secret not in run.output and SECRET not in run.output
+    assert host.file("/etc/spotkit/env/blog.env").content_string == kept
+    wait_for_page(host, BLOG_PORT, BLOG_HEADING)
 
 
 def test_bad_service_fails_the_run_before_anything_changes(run_playbook):
