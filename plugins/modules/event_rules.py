@@ -131,7 +131,7 @@ def describe(client, name):
         rule = client.describe_rule(aws_retry=True, Name=name)
     except is_boto3_error_code("ResourceNotFoundException"):
         return None
-    targets = client.list_targets_by_rule(aws_retry=True, Rule=name)["Targets"]
+    targets = client.list_targets_by_rule(aws_retry=True, Rule=name).get("Targets") or []
     tags = client.list_tags_for_resource(aws_retry=True, ResourceARN=rule["Arn"]).get("Tags") or []
     return {
         "name": name,

@@ -486,7 +486,7 @@ def event_rules(events, names):
             rule = events.describe_rule(aws_retry=True, Name=name)
         except is_boto3_error_code("ResourceNotFoundException"):
             continue
-        targets = events.list_targets_by_rule(aws_retry=True, Rule=name)["Targets"]
+        targets = events.list_targets_by_rule(aws_retry=True, Rule=name).get("Targets") or []
         found.append({
             "name": name, "description": rule.get("Description", ""), "state": rule.get("State", ""),
             "event_pattern": json.loads(rule["EventPattern"]) if rule.get("EventPattern") else {},
