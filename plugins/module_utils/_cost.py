@@ -133,15 +133,15 @@ def monthly_cost(region, instance_types, spot_history, now, volume_gib, snapshot
          % (alarms, "within" if not beyond else "%d beyond" % beyond, FREE_ALARMS, _money(ALARM_MONTH), _money(alarms * ALARM_MONTH)))
     if health_check_type:
         features = health_check_type.startswith("HTTPS") + health_check_type.endswith("_STR_MATCH")
+        extra = " (%d optional feature%s at $1.00)" % (features, "s" * (features > 1)) if features else ""
         line("health check", HEALTH_CHECK_MONTH + features * HEALTH_CHECK_FEATURE_MONTH,
-             "Route 53, %s, of an AWS endpoint%s" % (health_check_type,
-                                                      " (%d optional feature%s at $1.00)" % (features, "s" * (features > 1)) if features else ""))
+             "Route 53, %s, of an AWS endpoint%s" % (health_check_type, extra))
     else:
         line("health check", 0, "none: no service publishes a TCP port")
     beyond = max(custom_metrics - FREE_METRICS, 0)
+    within = "within" if not beyond else "%d beyond" % beyond
     line("custom metrics", beyond * METRIC_MONTH, "%d metrics (the agent's, by instance and by stack, and failed pulls), %s the "
-         "account's free %d at %s each" % (custom_metrics, "within" if not beyond else "%d beyond" % beyond, FREE_METRICS,
-                                          _money(METRIC_MONTH)))
+         "account's free %d at %s each" % (custom_metrics, within, FREE_METRICS, _money(METRIC_MONTH)))
     if zone:
         line("hosted zone share", HOSTED_ZONE_MONTH / max(zone_stacks, 1),
              "%s, %s a month shared by %d stack%s of this run" % (zone, _money(HOSTED_ZONE_MONTH), zone_stacks, "s" * (zone_stacks > 1)))

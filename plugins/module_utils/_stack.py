@@ -11,6 +11,7 @@ field) and the bad value; an env value is never repeated, as it may be a secret.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import posixpath
@@ -601,6 +602,12 @@ HEALTH_CHECK_MATCH_MAX = 255
 WEBHOOK_PATTERN = re.compile(r"^https?://%s(?::[0-9]{1,5})?(?:/[^\s]*)?$" % _HOST)
 
 
+def _check_threshold_of(get, variable, default):
+    """check_threshold() of a variable as the stack has it, its default where it has none."""
+    value = get(variable)
+    return check_threshold(variable, default if value is None else value)
+
+
 def check_threshold(variable, value):
     """A threshold of ALARM_THRESHOLDS: a number within its range (a numeric string is taken as one)."""
     default, lowest, highest, whole, what = ALARM_THRESHOLDS[variable]
@@ -663,8 +670,7 @@ def _alerting_checks(get):
         "alarm_health_check": lambda: check_health_check(get("spot_alarm_health_check_path"), get("spot_alarm_health_check_match")),
     }
     for variable, spec in ALARM_THRESHOLDS.items():
-        checks[variable] = (lambda variable, default: lambda: check_threshold(
-            variable, default if get(variable) is None else get(variable)))(variable, spec[0])
+        checks[variable] = functools.partial(_check_threshold_of, get, variable, spec[0])
     return checks
 
 

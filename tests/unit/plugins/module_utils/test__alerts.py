@@ -85,7 +85,8 @@ def test_alarms_outlive_the_instance_and_stay_within_the_free_ten():
         "spotkit-blog-deploys-failing", "spotkit-blog-eu-west-1-site-down"])
     no_instance = by_name(plan)["spotkit-blog-no-instance"]
     assert no_instance["dimensions"] == {"AutoScalingGroupName": "spotkit-blog"}
-    assert no_instance["metric_name"] in plan["group_metrics"] == ["GroupInServiceInstances"]
+    assert plan["group_metrics"] == ["GroupInServiceInstances"]
+    assert no_instance["metric_name"] in plan["group_metrics"]
 
 
 def test_thresholds_reach_their_alarms():

@@ -36,11 +36,12 @@ def events():
     stubber.assert_no_pending_responses()
 
 
-def described(stubber, description="launches", template=TARGET["input_template"], tags=TAGS):
+def described(stubber, description="launches", template=TARGET["input_template"], tags=None):
     stubber.add_response("describe_rule", {"Name": RULE["name"], "Arn": ARN, "EventPattern": json.dumps(PATTERN),
                                            "State": "ENABLED", "Description": description}, {"Name": RULE["name"]})
     stubber.add_response("list_targets_by_rule", {"Targets": [{"Id": "spotkit-topic", "Arn": TOPIC, "InputTransformer": {
         "InputPathsMap": TARGET["input_paths_map"], "InputTemplate": template}}]}, {"Rule": RULE["name"]})
+    tags = TAGS if tags is None else tags
     stubber.add_response("list_tags_for_resource", {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}, {"ResourceARN": ARN})
 
 
@@ -60,8 +61,8 @@ def test_a_new_rule_is_created_tagged_with_its_plain_text_target(events):
     stubber.add_response("list_tags_for_resource", {"Tags": [{"Key": k, "Value": v} for k, v in TAGS.items()]}, {"ResourceARN": ARN})
     # The template goes as it is: not wrapped in quotes, which the message would then show.
     stubber.add_response("put_targets", {"FailedEntryCount": 0, "FailedEntries": []}, {"Rule": RULE["name"], "Targets": [{
-        "Id": "spotkit-topic", "Arn": TOPIC, "InputTransformer": {"InputPathsMap": TARGET["input_paths_map"],
-                                                                   "InputTemplate": "blog: instance <instance> launched"}}]})
+        "Id": "spotkit-topic", "Arn": TOPIC,
+        "InputTransformer": {"InputPathsMap": TARGET["input_paths_map"], "InputTemplate": "blog: instance <instance> launched"}}]})
     described(stubber)
     changed, before, after = module_under_test.ensure_present(FakeModule(), client, copy.deepcopy(RULE), TAGS)
     assert changed and before == {}
@@ -80,8 +81,8 @@ def test_a_changed_template_is_put_again_and_the_rule_itself_is_not(events):
     described(stubber, template="old words", tags=dict(TAGS, extra="x"))
     described(stubber, template="old words", tags=dict(TAGS, extra="x"))
     stubber.add_response("put_targets", {"FailedEntryCount": 0, "FailedEntries": []}, {"Rule": RULE["name"], "Targets": [{
-        "Id": "spotkit-topic", "Arn": TOPIC, "InputTransformer": {"InputPathsMap": TARGET["input_paths_map"],
-                                                                   "InputTemplate": TARGET["input_template"]}}]})
+        "Id": "spotkit-topic", "Arn": TOPIC,
+        "InputTransformer": {"InputPathsMap": TARGET["input_paths_map"], "InputTemplate": TARGET["input_template"]}}]})
     stubber.add_response("untag_resource", {}, {"ResourceARN": ARN, "TagKeys": ["extra"]})
     described(stubber)
     changed, before, _after = module_under_test.ensure_present(FakeModule(), client, copy.deepcopy(RULE), TAGS)

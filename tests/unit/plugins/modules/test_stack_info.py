@@ -284,11 +284,11 @@ def test_health_checks_are_found_by_name_and_stack_tag(stub):
     checks = [{"Id": name, "CallerReference": name, "HealthCheckConfig": config, "HealthCheckVersion": 1} for name in ("ours", "theirs", "untagged")]
     stubber.add_response("list_health_checks", {"HealthChecks": checks, "Marker": "", "IsTruncated": False, "MaxItems": "100"}, {})
     stubber.add_response("list_tags_for_resources", {"ResourceTagSets": [
-        {"ResourceType": "healthcheck", "ResourceId": "ours", "Tags": [{"Key": "Name", "Value": "spotkit-blog-eu-west-1"},
-                                                                      {"Key": "spotkit:stack", "Value": "blog"}]},
+        {"ResourceType": "healthcheck", "ResourceId": "ours",
+         "Tags": [{"Key": "Name", "Value": "spotkit-blog-eu-west-1"}, {"Key": "spotkit:stack", "Value": "blog"}]},
         # Another stack named like ours in the Name tag only is not ours.
-        {"ResourceType": "healthcheck", "ResourceId": "theirs", "Tags": [{"Key": "Name", "Value": "spotkit-blog-eu-west-1"},
-                                                                        {"Key": "spotkit:stack", "Value": "blog-eu"}]},
+        {"ResourceType": "healthcheck", "ResourceId": "theirs",
+         "Tags": [{"Key": "Name", "Value": "spotkit-blog-eu-west-1"}, {"Key": "spotkit:stack", "Value": "blog-eu"}]},
     ]}, {"ResourceType": "healthcheck", "ResourceIds": ["ours", "theirs", "untagged"]})
     assert stack_info.health_checks(route53, "blog", "spotkit-blog-eu-west-1") == [{
         "id": "ours", "name": "spotkit-blog-eu-west-1", "tags": {"Name": "spotkit-blog-eu-west-1", "spotkit:stack": "blog"},
