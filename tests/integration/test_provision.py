@@ -347,8 +347,10 @@ def test_a_new_domain_gets_its_record_and_the_old_one_stays_until_teardown(aws, 
     stacks["blog"]["spot_domain"] = "journal.example.com"
     run = aws.playbook("provision", stacks)
     assert run.rc == 0, run.explain()
-    # The outside health check asks the new name, which its alarm's description names.
-    assert run.changed_tasks("blog") == ["Check the site from outside", "Create the alarms", "Point the stack's domain at its Elastic IP"]
+    # The outside health check asks the new name: a new check replaces the old one (tasks/alerts.yml), and the alarm
+    # follows its id and the name in its description.
+    assert run.changed_tasks("blog") == ["Point the stack's domain at its Elastic IP", "Remove the health check that cannot become the wanted one",
+                                         "Check the site from outside", "Create the alarms"]
     ip = address(aws, "blog")["PublicIp"]
     assert records_of(aws)["journal.example.com"] == [ip]
     assert records_of(aws)["blog.example.com"] == [ip]
