@@ -11,6 +11,7 @@ import os
 import yaml
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.spotkit.ec2.plugins.module_utils._alerts import alert_plan
 from ansible_collections.spotkit.ec2.plugins.module_utils._stack import (
     INSTANCE_ROLES,
     PLAN_VARIABLES,
@@ -53,4 +54,5 @@ class ActionModule(ActionBase):
             plan = plan_stack(stack, variables, instance_role_variables())
         except StackError as exc:
             return dict(result, failed=True, errors=exc.errors, msg="Stack %s: %s" % (stack, "; ".join(exc.errors)))
+        plan["alerts"] = alert_plan(plan, variables["spot_region"], variables["spot_services"])
         return dict(result, changed=False, plan=plan)

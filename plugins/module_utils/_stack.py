@@ -12,6 +12,7 @@ field) and the bad value; an env value is never repeated, as it may be a secret.
 from __future__ import annotations
 
 import copy
+import functools
 import ipaddress
 import json
 import posixpath
@@ -73,6 +74,49 @@ def log_group(stack, name):
 def env_parameter(stack):
     """The SSM SecureString holding the services' env, {service: {VAR: value}}."""
     return "/spotkit/%s/env" % stack
+
+
+# Alerting (docs/operations.md#alerts). Route 53 publishes the metrics of its health checks in
+# us-east-1 only: a stack's site-down alarm lives there whatever the stack's region, with a topic
+# there too when the stack is elsewhere (an alarm notifies topics of its own region only).
+HEALTH_CHECK_REGION = "us-east-1"
+# The alarms a stack may own in its region, by kind; the site-down alarm is apart (site_alarm_name).
+ALARM_KINDS = ("no-instance", "cpu-credits", "cpu", "memory", "disk", "deploys-failing")
+# The EventBridge rules on the Auto Scaling group's events, by kind.
+EVENT_RULE_KINDS = ("launch", "launch-failed", "terminate")
+# The metric filter of the pull log group that counts failed runs, and the metric it publishes.
+PULL_FAILURE_FILTER = "spotkit-pull-failures"
+PULL_FAILURE_METRIC = "pull_failures"
+
+
+def global_name(stack, region):
+    """Name of what a stack keeps in a global service or outside its region (its Route 53 health check,
+    its topics): the region is part of it, as in iam_name(), so the same stack name in two regions owns two."""
+    return "%s%s-%s" % (RESOURCE_PREFIX, stack, region)
+
+
+def topic_name(stack, region):
+    """The stack's SNS topic, in its region; also the name of its topic in HEALTH_CHECK_REGION."""
+    return global_name(stack, region)
+
+
+def alarm_name(stack, kind):
+    """A CloudWatch alarm of the stack in its region; kind is one of ALARM_KINDS."""
+    if kind not in ALARM_KINDS:
+        raise ValueError("alarm kind must be one of %s; got %r" % (", ".join(ALARM_KINDS), kind))
+    return "%s%s-%s" % (RESOURCE_PREFIX, stack, kind)
+
+
+def site_alarm_name(stack, region):
+    """The alarm on the stack's health check, in HEALTH_CHECK_REGION, named with the stack's region."""
+    return global_name(stack, region) + "-site-down"
+
+
+def event_rule_name(stack, kind):
+    """An EventBridge rule of the stack in its region; kind is one of EVENT_RULE_KINDS."""
+    if kind not in EVENT_RULE_KINDS:
+        raise ValueError("event rule kind must be one of %s; got %r" % (", ".join(EVENT_RULE_KINDS), kind))
+    return "%s%s-%s" % (RESOURCE_PREFIX, stack, kind)
 
 
 # --- Services -------------------------------------------------------------------------------------
@@ -624,6 +668,102 @@ def check_emails(value):
     return addresses
 
 
+# The alarms' thresholds, stack variables: (default, lowest, highest, whole numbers only, what it is).
+ALARM_THRESHOLDS = {
+    "spot_alarm_memory_percent": (90, 1, 99, False, "memory used, in % of the instance's"),
+    "spot_alarm_disk_percent": (85, 1, 99, False, "disk used on /, in %"),
+    "spot_alarm_cpu_percent": (90, 1, 99, False, "CPU used, in % (instance types that are not burstable)"),
+    # The largest balance a burstable type holds is 4608 credits (t3.2xlarge, t4g.2xlarge).
+    "spot_alarm_cpu_credits": (5, 1, 4608, False, "CPU credits left (burstable types)"),
+    # The pull timer runs every 15 minutes: at most 4 runs an hour can fail.
+    "spot_alarm_pull_failures": (2, 1, 4, True, "failed pull runs within an hour"),
+}
+HEALTH_CHECK_PATH_PATTERN = re.compile(r"^/[\x21-\x7e]{0,254}$")
+# Route 53 searches the first 5120 bytes of the answer for at most 255 characters.
+HEALTH_CHECK_MATCH_MAX = 255
+WEBHOOK_PATTERN = re.compile(r"^https?://%s(?::[0-9]{1,5})?(?:/[^\s]*)?$" % _HOST)
+
+
+def _check_threshold_of(get, variable, default):
+    """check_threshold() of a variable as the stack has it, its default where it has none."""
+    value = get(variable)
+    return check_threshold(variable, default if value is None else value)
+
+
+def check_threshold(variable, value):
+    """A threshold of ALARM_THRESHOLDS: a number within its range (a numeric string is taken as one)."""
+    default, lowest, highest, whole, what = ALARM_THRESHOLDS[variable]
+    del default
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value) if not whole else int(value)
+        except ValueError:
+            number = None
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or (whole and number != int(number)):
+        number = None
+    if number is None or not lowest <= number <= highest:
+        raise ValueError("%s (%s) must be a %s from %s to %s; got %r"
+                         % (variable, what, "whole number" if whole else "number", lowest, highest, value))
+    return int(number) if whole or number == int(number) else number
+
+
+def check_webhooks(value):
+    """spot_alarm_webhooks: HTTP(S) URLs subscribed to the stack's topics."""
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list):
+        raise ValueError("spot_alarm_webhooks must be a list of http:// or https:// URLs; got %r" % (value,))
+    for index, url in enumerate(value):
+        if not isinstance(url, str) or not WEBHOOK_PATTERN.match(url):
+            raise ValueError("spot_alarm_webhooks[%d] must be an http:// or https:// URL such as "
+                             "https://hooks.example.com/spotkit; got %r" % (index, url))
+    if len(set(value)) != len(value):
+        raise ValueError("spot_alarm_webhooks lists a URL twice; got %r" % (value,))
+    return value
+
+
+def check_health_check(path, match):
+    """The path the outside health check asks for, and the optional string its answer must hold."""
+    path = "/" if path in (None, "") else path
+    if not isinstance(path, str) or not HEALTH_CHECK_PATH_PATTERN.match(path):
+        raise ValueError("spot_alarm_health_check_path must be a path starting with / of at most 255 printable "
+                         "characters without spaces; got %r" % (path,))
+    match = "" if match is None else match
+    if not isinstance(match, str) or len(match) > HEALTH_CHECK_MATCH_MAX or not _single_line(match):
+        raise ValueError("spot_alarm_health_check_match must be a single line of at most %d characters, or empty; got %r"
+                         % (HEALTH_CHECK_MATCH_MAX, match))
+    return path, match
+
+
+def check_alarm_emails(value):
+    """check_emails(), and no address twice (SNS keeps one subscription per address, whatever its case)."""
+    emails = check_emails(value)
+    if len({address.lower() for address in emails}) != len(emails):
+        raise ValueError("spot_alarm_email lists an address twice; got %r" % (emails,))
+    return emails
+
+
+def _alerting_checks(get):
+    """The checks of the alerting variables, one per variable; an unset threshold takes its default."""
+    checks = {
+        "alarm_email": lambda: check_alarm_emails(get("spot_alarm_email")),
+        "alarm_webhooks": lambda: check_webhooks(get("spot_alarm_webhooks")),
+        "alarm_health_check": lambda: check_health_check(get("spot_alarm_health_check_path"), get("spot_alarm_health_check_match")),
+    }
+    for variable, spec in ALARM_THRESHOLDS.items():
+        checks[variable] = functools.partial(_check_threshold_of, get, variable, spec[0])
+    return checks
+
+
+def alerting(checked):
+    """What the plan says of alerting, from the checked alerting variables."""
+    path, match = checked["alarm_health_check"]
+    return {"emails": checked["alarm_email"], "webhooks": checked["alarm_webhooks"],
+            "thresholds": {variable: checked[variable] for variable in ALARM_THRESHOLDS},
+            "health_check_path": path, "health_check_match": match}
+
+
 # --- The plan of a stack ----------------------------------------------------------------------------
 
 # The stack variables the plan reads (the stack API, docs/stack-api.md); the role's argument spec
@@ -633,7 +773,8 @@ PLAN_VARIABLES = (
     "spot_ssh_cidrs", "spot_instance_vars", "spot_pull_repo", "spot_pull_version", "spot_pull_credential",
     "spot_endpoint_url", "spot_instance_endpoint_url", "spot_endpoint_access_key", "spot_endpoint_secret_key",
     "spot_alarm_email", "spot_instance_policy_arns", "spot_root_volume_size",
-)
+    "spot_alarm_webhooks", "spot_alarm_health_check_path", "spot_alarm_health_check_match",
+) + tuple(ALARM_THRESHOLDS)
 
 
 class StackError(ValueError):
@@ -700,7 +841,7 @@ def settings(stack, variables):
 def _checks(stack, variables, instance_variables):
     """One check per rule, each raising ValueError when its rule is broken; all run, so every error shows."""
     get = variables.get
-    return {
+    checks = {
         "stack": lambda: check_name("the stack name (inventory hostname)", stack),
         "region": lambda: check_region(get("spot_region")),
         "services": lambda: check_services(get("spot_services")),
@@ -713,11 +854,12 @@ def _checks(stack, variables, instance_variables):
         # Only what an instance runs needs a project; a stack that goes needs none.
         "pull": lambda: get("spot_state", "present") == "absent" or check_pull_source(get("spot_pull_repo"), get("spot_pull_version")),
         "pull_credential": lambda: check_pull_credential(stack, get("spot_pull_credential")),
-        "alarm_email": lambda: check_emails(get("spot_alarm_email")),
         "policy_arns": lambda: check_policy_arns(get("spot_instance_policy_arns", [])),
         "credentials": lambda: check_endpoint_credentials(
             get("spot_endpoint_url"), get("spot_endpoint_access_key"), get("spot_endpoint_secret_key")),
     }
+    checks.update(_alerting_checks(get))
+    return checks
 
 
 def instance_variables(role_options):
@@ -761,6 +903,7 @@ def plan_stack(stack, variables, instance_variables_allowed):
         "env_services": [service["name"] for service in services if service.get("env")],
         "metrics_namespace": metrics_namespace(stack),
         "alarm_emails": checked["alarm_email"],
+        "alerting": alerting(checked),
         "policy_arns": checked["policy_arns"],
         "settings": settings(stack, variables),
     }

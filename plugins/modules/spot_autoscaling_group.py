@@ -67,6 +67,12 @@ options:
     description: Publish the group's metrics (C(GroupInServiceInstances) and others) to CloudWatch every minute.
     type: bool
     default: true
+  metrics:
+    description:
+      - The group metrics to publish with O(metrics_collection), e.g. V(GroupInServiceInstances); the others are not
+        published. When left out, the eight C(Group*) instance and capacity metrics.
+    type: list
+    elements: str
   tags:
     description: Tags of the group, propagated to the instances it launches.
     type: dict
@@ -197,9 +203,15 @@ def comparable(config):
 
 
 def metrics_enabled(group):
-    """Whether every metric of GROUP_METRICS is collected for a described group."""
-    enabled = {item.get("Metric") for item in (group or {}).get("EnabledMetrics") or []}
-    return enabled >= set(GROUP_METRICS)
+    """The metrics collected for a described group, sorted."""
+    return sorted({item.get("Metric") for item in (group or {}).get("EnabledMetrics") or []})
+
+
+def metrics_wanted(params):
+    """The metrics the group should collect, sorted: none without metrics_collection."""
+    if not params["metrics_collection"]:
+        return []
+    return sorted(set(params.get("metrics") or GROUP_METRICS))
 
 
 def tag_changes(current_tags, tags, purge_tags):
@@ -259,7 +271,7 @@ def _tag_dict(tags):
 def _state(group):
     """Everything this module owns of a described group, for comparing and for diff mode."""
     state = comparable(group)
-    state.update(metrics_collection=metrics_enabled(group), tags=_tag_dict(group.get("Tags")))
+    state.update(metrics=metrics_enabled(group), tags=_tag_dict(group.get("Tags")))
     return state
 
 
@@ -267,9 +279,9 @@ def _create(module, client, desired):
     params = module.params
     client.create_auto_scaling_group(aws_retry=True, AutoScalingGroupName=params["name"],
                                      Tags=tag_list(params["name"], params["tags"]), **desired)
-    if params["metrics_collection"]:
+    if metrics_wanted(params):
         client.enable_metrics_collection(aws_retry=True, AutoScalingGroupName=params["name"],
-                                         Metrics=list(GROUP_METRICS), Granularity=METRICS_GRANULARITY)
+                                         Metrics=metrics_wanted(params), Granularity=METRICS_GRANULARITY)
 
 
 def _update(module, client, group, desired):
@@ -277,17 +289,20 @@ def _update(module, client, group, desired):
     params = module.params
     name = params["name"]
     settings_differ = comparable(group) != comparable(desired)
-    metrics_differ = params["metrics_collection"] != metrics_enabled(group)
+    # EnableMetricsCollection adds to what a group collects: what is no longer wanted is disabled by name.
+    to_enable = sorted(set(metrics_wanted(params)) - set(metrics_enabled(group)))
+    to_disable = sorted(set(metrics_enabled(group)) - set(metrics_wanted(params)))
+    metrics_differ = bool(to_enable or to_disable)
     to_set, to_delete = tag_changes(group.get("Tags"), params["tags"], params["purge_tags"])
     if module.check_mode:
         return settings_differ or metrics_differ or bool(to_set or to_delete)
     if settings_differ:
         client.update_auto_scaling_group(aws_retry=True, AutoScalingGroupName=name, **desired)
-    if metrics_differ and params["metrics_collection"]:
-        client.enable_metrics_collection(aws_retry=True, AutoScalingGroupName=name,
-                                         Metrics=list(GROUP_METRICS), Granularity=METRICS_GRANULARITY)
-    elif metrics_differ:
-        client.disable_metrics_collection(aws_retry=True, AutoScalingGroupName=name, Metrics=list(GROUP_METRICS))
+    if to_enable:
+        client.enable_metrics_collection(aws_retry=True, AutoScalingGroupName=name, Metrics=to_enable,
+                                         Granularity=METRICS_GRANULARITY)
+    if to_disable:
+        client.disable_metrics_collection(aws_retry=True, AutoScalingGroupName=name, Metrics=to_disable)
     if to_set:
         client.create_or_update_tags(aws_retry=True, Tags=tag_list(name, to_set))
     if to_delete:
@@ -317,7 +332,7 @@ def ensure_present(module, client, ec2, group):
     }
     if module._diff:
         after = comparable(desired)
-        after.update(metrics_collection=params["metrics_collection"], tags=params["tags"])
+        after.update(metrics=metrics_wanted(params), tags=params["tags"])
         result["diff"] = {"before": before, "after": after}
     return result
 
@@ -357,6 +372,7 @@ def main():
         ),
         capacity_rebalance=dict(type="bool", default=True),
         metrics_collection=dict(type="bool", default=True),
+        metrics=dict(type="list", elements="str"),
         tags=dict(type="dict", default={}),
         purge_tags=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),

@@ -20,6 +20,10 @@ description:
     security groups (with their rules) and log groups of the stack (by the tag C(spotkit:stack=<stack>), and
     by the name prefix C(/spotkit/<stack>/) for log groups and SSM parameters); the tags of its launch
     template; its IAM role (C(spotkit-<stack>)) with its policies, and its instance profile."
+  - "With O(alerting): the stack's SNS topics (in its region and in us-east-1) with their policy, tags and
+    subscriptions, its CloudWatch alarms in both regions (by the names the stack may give them), its Route 53 health
+    check (by its C(Name) tag), its EventBridge rules with their targets and tags, and the metric filter of its pull
+    log group, each in the shape the stack's plan (M(spotkit.ec2.stack_plan), C(plan.alerts)) gives it."
   - What it reports lets the caller skip a module whose resource already is as wanted.
   - One module, so that one process and one set of AWS clients do what seven info modules would.
   - Something that does not exist is reported empty, never as a failure; the caller decides what it needs.
@@ -61,6 +65,10 @@ options:
     description: Name of the stack's IAM role and instance profile to report. Empty means none.
     type: str
     default: ""
+  alerting:
+    description: Also report the stack's alerting resources (RV(alerting)), in its region and in us-east-1.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -186,7 +194,46 @@ launch_template_tags:
   description: All tags of the launch template tagged with the stack, as EC2 lists them; empty when there is none.
   returned: always
   type: dict
+alerting:
+  description: The stack's alerting resources; empty lists without O(alerting).
+  returned: always
+  type: dict
+  contains:
+    topics:
+      description:
+        - The stack's topics (C(region), C(name), C(arn), C(policy) as a mapping, C(tags), C(subscriptions) with
+          C(protocol), C(endpoint), C(arn) and C(pending), true while the subscription waits for its confirmation).
+      type: list
+      elements: dict
+    alarms:
+      description:
+        - The stack's metric alarms in the options of M(amazon.aws.cloudwatch_metric_alarm) (C(name), C(region),
+          C(namespace), C(metric_name), C(dimensions) as a mapping, C(statistic), C(comparison), C(threshold), C(period),
+          C(evaluation_periods), C(datapoints_to_alarm), C(treat_missing_data), C(description), C(alarm_actions),
+          C(ok_actions)).
+      type: list
+      elements: dict
+    health_checks:
+      description:
+        - The Route 53 health checks named for the stack (C(id), C(name), C(type), C(port), C(resource_path), C(fqdn),
+          C(ip_address), C(string_match), C(request_interval), C(failure_threshold), C(disabled), C(tags)).
+      type: list
+      elements: dict
+    event_rules:
+      description:
+        - The stack's EventBridge rules (C(name), C(description), C(event_pattern) as a mapping, C(state), C(tags),
+          C(targets) with C(id), C(arn), C(input_paths_map), C(input_template)).
+      type: list
+      elements: dict
+    metric_filters:
+      description:
+        - The metric filter of the pull log group (C(log_group), C(name), C(pattern), C(metric_name),
+          C(metric_namespace), C(metric_value)).
+      type: list
+      elements: dict
 """
+
+import json
 
 try:
     import botocore
@@ -197,7 +244,17 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-from ansible_collections.spotkit.ec2.plugins.module_utils._stack import TAG_KEY as TAG, canonical_rules
+from ansible_collections.spotkit.ec2.plugins.module_utils._alerts import PULL_FAILURE_FILTER, alarm_names, topic_regions
+from ansible_collections.spotkit.ec2.plugins.module_utils._stack import (
+    EVENT_RULE_KINDS,
+    PULL_LOG,
+    TAG_KEY as TAG,
+    canonical_rules,
+    event_rule_name,
+    global_name,
+    log_group,
+    topic_name,
+)
 
 
 def caller(sts):
@@ -358,6 +415,127 @@ def log_groups(logs, stack):
     return groups
 
 
+def topic(sns, arn, region):
+    """The topic of that ARN with its policy, tags and subscriptions; empty when it does not exist."""
+    try:
+        attributes = sns.get_topic_attributes(aws_retry=True, TopicArn=arn)["Attributes"]
+    except is_boto3_error_code("NotFound"):
+        return {}
+    subscriptions = []
+    for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=arn):
+        for item in page["Subscriptions"]:
+            pending = item["SubscriptionArn"] == "PendingConfirmation"
+            subscriptions.append({"protocol": item["Protocol"], "endpoint": item["Endpoint"], "pending": pending,
+                                  "arn": "" if pending else item["SubscriptionArn"]})
+    return {
+        "region": region, "name": arn.rsplit(":", 1)[1], "arn": arn,
+        "policy": json.loads(attributes["Policy"]) if attributes.get("Policy") else {},
+        "tags": tags_of(sns.list_tags_for_resource(aws_retry=True, ResourceArn=arn).get("Tags")),
+        "subscriptions": sorted(subscriptions, key=lambda item: (item["protocol"], item["endpoint"])),
+    }
+
+
+def alarms(cloudwatch, region, names):
+    """The metric alarms of those names, in the options of amazon.aws.cloudwatch_metric_alarm."""
+    found = cloudwatch.describe_alarms(aws_retry=True, AlarmNames=names, AlarmTypes=["MetricAlarm"])["MetricAlarms"]
+    return [
+        {"name": alarm["AlarmName"], "region": region, "namespace": alarm.get("Namespace", ""),
+         "metric_name": alarm.get("MetricName", ""),
+         "dimensions": {item["Name"]: item["Value"] for item in alarm.get("Dimensions") or []},
+         "statistic": alarm.get("Statistic", ""), "comparison": alarm.get("ComparisonOperator", ""),
+         "threshold": alarm.get("Threshold"), "period": alarm.get("Period"), "evaluation_periods": alarm.get("EvaluationPeriods"),
+         "datapoints_to_alarm": alarm.get("DatapointsToAlarm"), "treat_missing_data": alarm.get("TreatMissingData", "missing"),
+         "description": alarm.get("AlarmDescription", ""), "alarm_actions": alarm.get("AlarmActions") or [],
+         "ok_actions": alarm.get("OKActions") or []}
+        for alarm in found
+    ]
+
+
+def health_checks(route53, stack, name):
+    """The Route 53 health checks tagged with the stack and named `name`."""
+    checks = []
+    for page in route53.get_paginator("list_health_checks").paginate():
+        checks.extend(page["HealthChecks"])
+    tags = {}
+    ids = [check["Id"] for check in checks]
+    # ListTagsForResources takes at most 10 ids.
+    for start in range(0, len(ids), 10):
+        for item in route53.list_tags_for_resources(aws_retry=True, ResourceType="healthcheck", ResourceIds=ids[start:start + 10])["ResourceTagSets"]:
+            tags[item["ResourceId"]] = tags_of(item.get("Tags"))
+    found = []
+    for check in checks:
+        check_tags = tags.get(check["Id"], {})
+        if check_tags.get("Name") != name or check_tags.get(TAG) != stack:
+            continue
+        config = check["HealthCheckConfig"]
+        found.append({
+            "id": check["Id"], "name": name, "tags": check_tags, "type": config["Type"], "port": config.get("Port"),
+            "resource_path": config.get("ResourcePath", ""), "fqdn": config.get("FullyQualifiedDomainName", ""),
+            "ip_address": config.get("IPAddress", ""), "string_match": config.get("SearchString", ""),
+            "request_interval": config.get("RequestInterval"), "failure_threshold": config.get("FailureThreshold"),
+            "disabled": bool(config.get("Disabled")),
+        })
+    return found
+
+
+def event_rules(events, names):
+    """The EventBridge rules of those names (on the default bus), with their targets and tags."""
+    found = []
+    for name in names:
+        try:
+            rule = events.describe_rule(aws_retry=True, Name=name)
+        except is_boto3_error_code("ResourceNotFoundException"):
+            continue
+        targets = events.list_targets_by_rule(aws_retry=True, Rule=name).get("Targets") or []
+        found.append({
+            "name": name, "description": rule.get("Description", ""), "state": rule.get("State", ""),
+            "event_pattern": json.loads(rule["EventPattern"]) if rule.get("EventPattern") else {},
+            "tags": tags_of(events.list_tags_for_resource(aws_retry=True, ResourceARN=rule["Arn"]).get("Tags")),
+            "targets": [{"id": target["Id"], "arn": target["Arn"],
+                         "input_paths_map": (target.get("InputTransformer") or {}).get("InputPathsMap", {}),
+                         "input_template": (target.get("InputTransformer") or {}).get("InputTemplate", "")}
+                        for target in targets],
+        })
+    return found
+
+
+def metric_filters(logs, group, name):
+    """The metric filter `name` of the log group, with its one metric transformation."""
+    try:
+        found = logs.describe_metric_filters(aws_retry=True, logGroupName=group, filterNamePrefix=name)["metricFilters"]
+    except is_boto3_error_code("ResourceNotFoundException"):
+        return []
+    filters = []
+    for item in found:
+        if item["filterName"] != name:
+            continue
+        transformation = (item.get("metricTransformations") or [{}])[0]
+        filters.append({"log_group": group, "name": name, "pattern": item.get("filterPattern", ""),
+                        "metric_name": transformation.get("metricName", ""),
+                        "metric_namespace": transformation.get("metricNamespace", ""),
+                        "metric_value": transformation.get("metricValue", "")})
+    return filters
+
+
+def alerting(module, retry, stack, region, account, partition):
+    """What the stack has of its alerting, in its region and in the health check's."""
+    found = {"topics": [], "alarms": [], "health_checks": [], "event_rules": [], "metric_filters": []}
+    name = topic_name(stack, region)
+    for where in topic_regions(region):
+        sns = module.client("sns", retry_decorator=retry, region=where)
+        found_topic = topic(sns, "arn:%s:sns:%s:%s:%s" % (partition, where, account, name), where)
+        if found_topic:
+            found["topics"].append(found_topic)
+    for where, names in alarm_names(stack, region).items():
+        found["alarms"].extend(alarms(module.client("cloudwatch", retry_decorator=retry, region=where), where, names))
+    found["health_checks"] = health_checks(module.client("route53", retry_decorator=retry), stack, global_name(stack, region))
+    found["event_rules"] = event_rules(module.client("events", retry_decorator=retry),
+                                       [event_rule_name(stack, kind) for kind in EVENT_RULE_KINDS])
+    found["metric_filters"] = metric_filters(module.client("logs", retry_decorator=retry), log_group(stack, PULL_LOG),
+                                             PULL_FAILURE_FILTER)
+    return found
+
+
 def chosen_image(params, found):
     """(image id, where it comes from): the given one; else the one the launch template records, unless
     an update is asked; else the newest."""
@@ -381,6 +559,7 @@ def main():
             hosted_zone=dict(type="str", default=""),
             domain=dict(type="str", default=""),
             iam_name=dict(type="str", default=""),
+            alerting=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -388,7 +567,8 @@ def main():
     retry = AWSRetry.jittered_backoff()
     ec2 = module.client("ec2", retry_decorator=retry)
     result = {"changed": False, "image_parameter_value": "", "image_id": "", "image_source": "", "image": {}, "hosted_zone": {},
-              "hosted_zones": [], "records": [], "delegations": []}
+              "hosted_zones": [], "records": [], "delegations": [],
+              "alerting": {"topics": [], "alarms": [], "health_checks": [], "event_rules": [], "metric_filters": []}}
     try:
         result["account"], result["partition"] = caller(module.client("sts", retry_decorator=retry))
         result["vpc_id"], result["subnet_ids"] = default_subnets(ec2)
@@ -417,6 +597,8 @@ def main():
             iam = module.client("iam", retry_decorator=retry)
             result["role"] = role(iam, params["iam_name"])
             result["instance_profile"] = instance_profile(iam, params["iam_name"])
+        if params["alerting"]:
+            result["alerting"] = alerting(module, retry, params["stack"], module.region, result["account"], result["partition"])
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
         module.fail_json_aws(exc, msg="Looking up stack %s" % params["stack"])
     module.exit_json(**result)

@@ -27,10 +27,15 @@ description:
     C(spot_hosted_zone), a name and not an address; C(spot_ssh_cidrs); the keys of C(spot_instance_vars) (the
     on-instance roles' public variables only); C(spot_pull_repo) (C(https://), C(ssh://), scp-style or C(file:///),
     without credentials) and C(spot_pull_version); C(spot_pull_credential) (an SSM parameter of the stack's own);
-    C(spot_alarm_email); C(spot_instance_policy_arns); C(spot_root_volume_size); fixed endpoint credentials in pairs and only with C(spot_endpoint_url)."
+    C(spot_alarm_email) (addresses, none twice), C(spot_alarm_webhooks) (C(http://) or C(https://) URLs), the alarms'
+    thresholds (C(spot_alarm_memory_percent), C(spot_alarm_disk_percent), C(spot_alarm_cpu_percent) 1-99,
+    C(spot_alarm_cpu_credits) 1-4608, C(spot_alarm_pull_failures) 1-4), C(spot_alarm_health_check_path) and
+    C(spot_alarm_health_check_match); C(spot_instance_policy_arns); C(spot_root_volume_size); fixed endpoint
+    credentials in pairs and only with C(spot_endpoint_url)."
   - "Returns what provisioning needs, derived once: names and tags, the architecture and credit model of the
     instance types, the image parameter, the DNS names, the security group rules, the log groups, and the settings
-    document the instance reads from C(/etc/spotkit/stack.json)."
+    document the instance reads from C(/etc/spotkit/stack.json), and the stack's alerting: its topic, subscriptions,
+    outside health check, alarms, EventBridge rules and metric filter."
   - Runs on the controller and calls no AWS API.
 options:
   stack:
@@ -139,6 +144,20 @@ plan:
       description: The addresses of C(spot_alarm_email), as a list.
       type: list
       elements: str
+    alerting:
+      description:
+        - The checked alerting variables, C(emails), C(webhooks), C(thresholds) (by variable name, defaults filled in),
+          C(health_check_path) and C(health_check_match).
+      type: dict
+    alerts:
+      description:
+        - What the stack's alerting consists of, in the shapes M(spotkit.ec2.stack_info) reports what AWS holds.
+        - C(topic) (its name, in each of C(topic_regions)), C(topic_tags), C(subscriptions) (C(protocol), C(endpoint)),
+          C(health_check) (empty without a published TCP port) and C(health_check_tags), C(alarms) (options of
+          M(amazon.aws.cloudwatch_metric_alarm) with their C(region), without actions), C(alarm_names) (by region, every
+          alarm the stack may own), C(event_rules) (C(name), C(description), C(event_pattern), C(input_paths_map),
+          C(input_template)) and C(event_target_id), C(metric_filter) (on the pull log group), C(group_metrics).
+      type: dict
     settings:
       description: The instance's settings, without C(spot_env_version), which is known once the env is stored.
       type: dict

@@ -112,6 +112,15 @@ def test_drill_replaces_the_instance_which_takes_the_elastic_ip_and_serves(emula
     assert status == 200
     # The replacement pulled the repository as it is now, the e2e commit included.
     assert MARKER in body
+    # What a subscriber of the stack's topic gets, at the sandbox's notification endpoint: the group's events, as
+    # EventBridge's rules put them on the topic, each once.
+    messages = (STATE_DIR / "notifications.log").read_text().splitlines()
+    left = [line for line in messages if "%s: instance %s left the group" % (STACK, before) in line]
+    launched = [line for line in messages if "%s: instance %s launched" % (STACK, after) in line]
+    assert len(left) == 1 and len(launched) == 1, messages
+    assert "spotkit-%s-" % STACK in left[0] and "the group launches a replacement" in left[0]
+    assert messages.index(left[0]) < messages.index(launched[0])
+    assert said(run, "%s: instance %s launched" % (STACK, after)), run.messages()
 
 
 def test_a_changed_stack_reaches_a_new_instance_through_an_instance_refresh(emulator):
@@ -142,4 +151,5 @@ def test_teardown_leaves_nothing_behind():
     assert emulator_processes() == []
     assert http_get("http://127.0.0.1:4566/moto-api/")[0] == 0
     assert http_get("http://127.0.0.1:5001/v2/")[0] == 0
+    assert http_get("http://127.0.0.1:5003/")[0] == 0
     assert http_get(SITE)[0] == 0

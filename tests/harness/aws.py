@@ -7,6 +7,7 @@ import base64
 import contextlib
 import json
 import os
+import urllib.parse
 import urllib.request
 
 import boto3
@@ -15,6 +16,8 @@ import yaml
 from harness.playbook import environment, run_playbook
 
 REGION = "eu-west-1"
+# Where a stack elsewhere keeps its site-down alarm and a topic for it (Route 53's metrics are there only).
+HEALTH_CHECK_REGION = "us-east-1"
 # The public hosted zone of the example stacks' domains; reset() creates it, as a user would.
 ZONE = "example.com"
 TAG = "spotkit:stack"
@@ -84,7 +87,17 @@ class Aws:
             "log groups": [g["logGroupName"] for g in self.client("logs").describe_log_groups()["logGroups"]],
             "parameters": [p["Name"] for p in self.client("ssm").describe_parameters()["Parameters"]],
             "records": [r["Name"] for r in records if r["Type"] not in ("NS", "SOA")],
+            # Alerting, in the stacks' region and in us-east-1.
+            "topics": self._in_both_regions("sns", lambda sns: [t["TopicArn"] for t in sns.list_topics()["Topics"]]),
+            "subscriptions": self._in_both_regions("sns", lambda sns: [s["Endpoint"] for s in sns.list_subscriptions()["Subscriptions"]]),
+            "alarms": self._in_both_regions("cloudwatch", lambda cw: [a["AlarmName"] for a in cw.describe_alarms()["MetricAlarms"]]),
+            "event rules": self._in_both_regions("events", lambda events: [r["Name"] for r in events.list_rules()["Rules"]]),
+            "metric filters": [f["filterName"] for f in self.client("logs").describe_metric_filters()["metricFilters"]],
+            "health checks": [c["Id"] for c in self.client("route53").list_health_checks()["HealthChecks"]],
         }
+
+    def _in_both_regions(self, service, names):
+        return sorted(name for region in (REGION, HEALTH_CHECK_REGION) for name in names(self.client(service, region)))
 
     def refreshes(self, group):
         """The group's instance refreshes, newest first, as Auto Scaling describes them."""
@@ -113,6 +126,19 @@ class Aws:
                 body = base64.b64decode(entry["body"]) if entry["body_encoded"] else entry["body"]
                 bodies.append(json.loads(body or "{}"))
         return bodies
+
+    def actions(self):
+        """The names of the recorded requests' actions, of the JSON protocol (X-Amz-Target) or the query one (Action=)."""
+        with urllib.request.urlopen(self.url + "/moto-api/recorder/download-recording", timeout=30) as response:
+            lines = response.read().decode().splitlines()
+        found = []
+        for entry in map(json.loads, filter(None, lines)):
+            headers = {key.lower(): value for key, value in entry["headers"].items()}
+            body = base64.b64decode(entry["body"]).decode(errors="replace") if entry["body_encoded"] else entry["body"] or ""
+            action = headers.get("x-amz-target", "").rpartition(".")[2] or urllib.parse.parse_qs(
+                body + "&" + urllib.parse.urlsplit(entry.get("url", "")).query).get("Action", [""])[0]
+            found.append(action)
+        return found
 
     def _recorder(self, action):
         request = urllib.request.Request(self.url + "/moto-api/recorder/" + action, method="POST")

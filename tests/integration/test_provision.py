@@ -149,6 +149,9 @@ def test_instance_role_may_only_touch_its_own_stack(aws, provisioned):
         [decrypt] = by_action["kms:Decrypt"]
         assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "ssm.%s.amazonaws.com" % REGION}}
         # The only actions on every resource: reads, and metrics held to one namespace by a condition.
+        # The interruption watcher publishes what the instance is told to the stack's topic, and no other.
+        [publish] = by_action["sns:Publish"]
+        assert publish["Resource"] == ["arn:aws:sns:%s:%s:spotkit-%s-%s" % (REGION, account, stack, REGION)]
         unscoped = {action for action, statements in by_action.items() for s in statements if "*" in s["Resource"]}
         assert unscoped == {"ec2:DescribeAddresses", "ec2:DescribeInstances", "cloudwatch:PutMetricData"}
 
@@ -244,7 +247,8 @@ def test_group_keeps_one_spot_instance_over_the_default_subnets(aws, provisioned
         assert (asg["MinSize"], asg["MaxSize"], asg["DesiredCapacity"]) == (1, 1, 1)
         assert set(asg["VPCZoneIdentifier"].split(",")) == default_subnets
         assert asg["CapacityRebalance"] is True
-        assert {m["Metric"] for m in asg["EnabledMetrics"]} >= {"GroupInServiceInstances", "GroupDesiredCapacity"}
+        # Only what the alarms read.
+        assert [m["Metric"] for m in asg["EnabledMetrics"]] == ["GroupInServiceInstances"]
         policy = asg["MixedInstancesPolicy"]
         assert policy["LaunchTemplate"]["LaunchTemplateSpecification"]["LaunchTemplateName"] == "spotkit-%s" % stack
         assert policy["LaunchTemplate"]["LaunchTemplateSpecification"]["Version"] == "1"
@@ -347,7 +351,10 @@ def test_a_new_domain_gets_its_record_and_the_old_one_stays_until_teardown(aws, 
     stacks["blog"]["spot_domain"] = "journal.example.com"
     run = aws.playbook("provision", stacks)
     assert run.rc == 0, run.explain()
-    assert run.changed_tasks("blog") == ["Point the stack's domain at its Elastic IP"]
+    # The outside health check asks the new name: a new check replaces the old one (tasks/alerts.yml), and the alarm
+    # follows its id and the name in its description.
+    assert run.changed_tasks("blog") == ["Point the stack's domain at its Elastic IP", "Remove the health check that cannot become the wanted one",
+                                         "Check the site from outside", "Create the alarms"]
     ip = address(aws, "blog")["PublicIp"]
     assert records_of(aws)["journal.example.com"] == [ip]
     assert records_of(aws)["blog.example.com"] == [ip]

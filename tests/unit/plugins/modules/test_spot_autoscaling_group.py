@@ -128,7 +128,7 @@ def test_creating_a_group_sets_capacity_rebalance_and_metrics(clients):
     stubber.add_response("create_auto_scaling_group", {}, dict(
         AutoScalingGroupName="spotkit-blog", Tags=module_under_test.tag_list("spotkit-blog", PARAMS["tags"]), **desired))
     stubber.add_response("enable_metrics_collection", {}, {
-        "AutoScalingGroupName": "spotkit-blog", "Metrics": list(module_under_test.GROUP_METRICS), "Granularity": "1Minute"})
+        "AutoScalingGroupName": "spotkit-blog", "Metrics": sorted(module_under_test.GROUP_METRICS), "Granularity": "1Minute"})
     stubber.add_response("describe_auto_scaling_groups", {"AutoScalingGroups": [described()]},
                          {"AutoScalingGroupNames": ["spotkit-blog"]})
     result = module_under_test.ensure_present(FakeModule(), autoscaling, clients["ec2"][0], None)
@@ -181,7 +181,7 @@ def test_check_mode_makes_no_call(clients):
 def test_missing_metrics_and_tags_are_added(clients):
     autoscaling, stubber = clients["autoscaling"]
     stubber.add_response("enable_metrics_collection", {}, {
-        "AutoScalingGroupName": "spotkit-blog", "Metrics": list(module_under_test.GROUP_METRICS), "Granularity": "1Minute"})
+        "AutoScalingGroupName": "spotkit-blog", "Metrics": sorted(module_under_test.GROUP_METRICS), "Granularity": "1Minute"})
     stubber.add_response("create_or_update_tags", {}, {"Tags": module_under_test.tag_list("spotkit-blog", {"Name": "spotkit-blog"})})
     stubber.add_response("describe_auto_scaling_groups", {"AutoScalingGroups": [described()]}, {"AutoScalingGroupNames": ["spotkit-blog"]})
     group = described(EnabledMetrics=[], Tags=described()["Tags"][:1])
@@ -195,3 +195,18 @@ def test_deleting_forces_out_the_instances_and_waits_for_the_group_to_go(clients
     result = module_under_test.ensure_absent(FakeModule(state="absent"), autoscaling, described())
     assert result["changed"] is True
     assert module_under_test.ensure_absent(FakeModule(state="absent"), autoscaling, None)["changed"] is False
+
+
+def test_only_the_metrics_asked_for_are_collected(clients):
+    autoscaling, stubber = clients["autoscaling"]
+    # AWS adds what EnableMetricsCollection names to what a group collects: the rest is disabled by name.
+    stubber.add_response("disable_metrics_collection", {}, {
+        "AutoScalingGroupName": "spotkit-blog", "Metrics": sorted(set(module_under_test.GROUP_METRICS) - {"GroupInServiceInstances"})})
+    stubber.add_response("describe_auto_scaling_groups", {"AutoScalingGroups": [described()]}, {"AutoScalingGroupNames": ["spotkit-blog"]})
+    module = FakeModule(metrics=["GroupInServiceInstances"])
+    result = module_under_test.ensure_present(module, autoscaling, clients["ec2"][0], described())
+    assert result["changed"] is True
+    assert result["diff"]["after"]["metrics"] == ["GroupInServiceInstances"]
+    collecting_one = described(EnabledMetrics=[{"Metric": "GroupInServiceInstances", "Granularity": "1Minute"}])
+    assert module_under_test.ensure_present(module, autoscaling, clients["ec2"][0], collecting_one)["changed"] is False
+    assert module_under_test.metrics_wanted(dict(PARAMS, metrics_collection=False)) == []

@@ -234,3 +234,97 @@ def test_the_recorded_base_image_is_kept_until_an_update_is_asked(image_id, reco
     found = {"launch_template_tags": {"spotkit:base-image": recorded} if recorded else {}, "image_parameter_value": newest}
     assert stack_info.chosen_image(params, found) == chosen
     assert stack_info.chosen_image(dict(params, image_tag=""), found)[1] != "recorded"
+
+
+# --- Alerting: each resource in the shape the stack's plan gives it ---------------------------------
+
+TOPIC = "arn:aws:sns:eu-west-1:123456789012:spotkit-blog-eu-west-1"
+
+
+def test_a_topic_with_its_policy_tags_and_subscriptions_pending_or_not(stub):
+    sns, stubber = stub("sns")
+    policy = {"Version": "2012-10-17", "Statement": []}
+    stubber.add_response("get_topic_attributes", {"Attributes": {"Policy": json.dumps(policy), "TopicArn": TOPIC}}, {"TopicArn": TOPIC})
+    stubber.add_response("list_subscriptions_by_topic", {"Subscriptions": [
+        {"SubscriptionArn": "PendingConfirmation", "Protocol": "email", "Endpoint": "ops@example.com", "TopicArn": TOPIC, "Owner": "1"},
+        {"SubscriptionArn": TOPIC + ":abc", "Protocol": "http", "Endpoint": "http://127.0.0.1:5003/", "TopicArn": TOPIC, "Owner": "1"},
+    ]}, {"TopicArn": TOPIC})
+    stubber.add_response("list_tags_for_resource", {"Tags": [{"Key": "spotkit:stack", "Value": "blog"}]}, {"ResourceArn": TOPIC})
+    stubber.add_client_error("get_topic_attributes", service_error_code="NotFound", expected_params={"TopicArn": TOPIC})
+    assert stack_info.topic(sns, TOPIC, "eu-west-1") == {
+        "region": "eu-west-1", "name": "spotkit-blog-eu-west-1", "arn": TOPIC, "policy": policy, "tags": {"spotkit:stack": "blog"},
+        "subscriptions": [
+            {"protocol": "email", "endpoint": "ops@example.com", "pending": True, "arn": ""},
+            {"protocol": "http", "endpoint": "http://127.0.0.1:5003/", "pending": False, "arn": TOPIC + ":abc"},
+        ],
+    }
+    assert stack_info.topic(sns, TOPIC, "eu-west-1") == {}
+
+
+def test_alarms_in_the_options_of_cloudwatch_metric_alarm(stub):
+    cloudwatch, stubber = stub("cloudwatch")
+    alarm = {"AlarmName": "spotkit-blog-memory", "Namespace": "spotkit/blog", "MetricName": "mem_used_percent",
+             "Dimensions": [{"Name": "Stack", "Value": "blog"}], "Statistic": "Average", "ComparisonOperator": "GreaterThanThreshold",
+             "Threshold": 90.0, "Period": 300, "EvaluationPeriods": 3, "DatapointsToAlarm": 3, "TreatMissingData": "notBreaching",
+             "AlarmDescription": "blog: memory", "AlarmActions": [TOPIC], "OKActions": [TOPIC], "StateValue": "OK"}
+    names = ["spotkit-blog-memory", "spotkit-blog-disk"]
+    stubber.add_response("describe_alarms", {"MetricAlarms": [alarm]}, {"AlarmNames": names, "AlarmTypes": ["MetricAlarm"]})
+    assert stack_info.alarms(cloudwatch, "eu-west-1", names) == [{
+        "name": "spotkit-blog-memory", "region": "eu-west-1", "namespace": "spotkit/blog", "metric_name": "mem_used_percent",
+        "dimensions": {"Stack": "blog"}, "statistic": "Average", "comparison": "GreaterThanThreshold", "threshold": 90.0,
+        "period": 300, "evaluation_periods": 3, "datapoints_to_alarm": 3, "treat_missing_data": "notBreaching",
+        "description": "blog: memory", "alarm_actions": [TOPIC], "ok_actions": [TOPIC],
+    }]
+
+
+def test_health_checks_are_found_by_name_and_stack_tag(stub):
+    route53, stubber = stub("route53")
+    config = {"Type": "HTTP", "Port": 80, "ResourcePath": "/", "FullyQualifiedDomainName": "blog.example.com",
+              "RequestInterval": 30, "FailureThreshold": 3, "Disabled": False}
+    checks = [{"Id": name, "CallerReference": name, "HealthCheckConfig": config, "HealthCheckVersion": 1} for name in ("ours", "theirs", "untagged")]
+    stubber.add_response("list_health_checks", {"HealthChecks": checks, "Marker": "", "IsTruncated": False, "MaxItems": "100"}, {})
+    stubber.add_response("list_tags_for_resources", {"ResourceTagSets": [
+        {"ResourceType": "healthcheck", "ResourceId": "ours",
+         "Tags": [{"Key": "Name", "Value": "spotkit-blog-eu-west-1"}, {"Key": "spotkit:stack", "Value": "blog"}]},
+        # Another stack named like ours in the Name tag only is not ours.
+        {"ResourceType": "healthcheck", "ResourceId": "theirs",
+         "Tags": [{"Key": "Name", "Value": "spotkit-blog-eu-west-1"}, {"Key": "spotkit:stack", "Value": "blog-eu"}]},
+    ]}, {"ResourceType": "healthcheck", "ResourceIds": ["ours", "theirs", "untagged"]})
+    assert stack_info.health_checks(route53, "blog", "spotkit-blog-eu-west-1") == [{
+        "id": "ours", "name": "spotkit-blog-eu-west-1", "tags": {"Name": "spotkit-blog-eu-west-1", "spotkit:stack": "blog"},
+        "type": "HTTP", "port": 80, "resource_path": "/", "fqdn": "blog.example.com", "ip_address": "", "string_match": "",
+        "request_interval": 30, "failure_threshold": 3, "disabled": False,
+    }]
+
+
+def test_event_rules_with_their_targets_and_tags(stub):
+    events, stubber = stub("events")
+    arn = "arn:aws:events:eu-west-1:123456789012:rule/spotkit-blog-launch"
+    pattern = {"source": ["aws.autoscaling"]}
+    stubber.add_response("describe_rule", {"Name": "spotkit-blog-launch", "Arn": arn, "EventPattern": json.dumps(pattern),
+                                           "State": "ENABLED", "Description": "d"}, {"Name": "spotkit-blog-launch"})
+    stubber.add_response("list_targets_by_rule", {"Targets": [{"Id": "spotkit-topic", "Arn": TOPIC, "InputTransformer": {
+        "InputPathsMap": {"i": "$.detail.EC2InstanceId"}, "InputTemplate": "blog: <i>"}}]}, {"Rule": "spotkit-blog-launch"})
+    stubber.add_response("list_tags_for_resource", {"Tags": [{"Key": "spotkit:stack", "Value": "blog"}]}, {"ResourceARN": arn})
+    stubber.add_client_error("describe_rule", service_error_code="ResourceNotFoundException", expected_params={"Name": "spotkit-blog-terminate"})
+    assert stack_info.event_rules(events, ["spotkit-blog-launch", "spotkit-blog-terminate"]) == [{
+        "name": "spotkit-blog-launch", "description": "d", "state": "ENABLED", "event_pattern": pattern, "tags": {"spotkit:stack": "blog"},
+        "targets": [{"id": "spotkit-topic", "arn": TOPIC, "input_paths_map": {"i": "$.detail.EC2InstanceId"}, "input_template": "blog: <i>"}],
+    }]
+
+
+def test_the_metric_filter_of_the_pull_log_group_and_none_without_the_group(stub):
+    logs, stubber = stub("logs")
+    group, name = "/spotkit/blog/ansible-pull", "spotkit-pull-failures"
+    stubber.add_response("describe_metric_filters", {"metricFilters": [
+        {"filterName": name, "filterPattern": '"a" "b"', "logGroupName": group,
+         "metricTransformations": [{"metricName": "pull_failures", "metricNamespace": "spotkit/blog", "metricValue": "1"}]},
+        {"filterName": name + "-other", "filterPattern": "x", "logGroupName": group,
+         "metricTransformations": [{"metricName": "m", "metricNamespace": "n", "metricValue": "1"}]},
+    ]}, {"logGroupName": group, "filterNamePrefix": name})
+    stubber.add_client_error("describe_metric_filters", service_error_code="ResourceNotFoundException",
+                             expected_params={"logGroupName": group, "filterNamePrefix": name})
+    assert stack_info.metric_filters(logs, group, name) == [{
+        "log_group": group, "name": name, "pattern": '"a" "b"', "metric_name": "pull_failures", "metric_namespace": "spotkit/blog",
+        "metric_value": "1"}]
+    assert stack_info.metric_filters(logs, group, name) == []

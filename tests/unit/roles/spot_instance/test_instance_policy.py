@@ -10,7 +10,8 @@ from ansible.template import Templar, trust_as_template
 
 TEMPLATE = Path(__file__).resolve().parents[4] / "roles" / "spot_instance" / "templates" / "instance_policy.json.j2"
 VARIABLES = {"__stack": "blog", "__region": "eu-west-1", "__account": "123456789012", "__partition": "aws",
-             "__allocation_id": "eipalloc-0abc", "__namespace": "spotkit", "__tag_key": "spotkit:stack"}
+             "__allocation_id": "eipalloc-0abc", "__namespace": "spotkit", "__tag_key": "spotkit:stack",
+             "__topic": "spotkit-blog-eu-west-1"}
 # Actions that only read, or that AWS cannot scope to a resource.
 READ_ONLY = {"ec2:DescribeAddresses", "ec2:DescribeInstances"}
 
@@ -37,6 +38,9 @@ def test_every_statement_is_scoped_to_the_stack():
     assert by_sid["ReadStackParameters"]["Resource"] == ["arn:aws:ssm:eu-west-1:123456789012:parameter/spotkit/blog/*"]
     assert by_sid["DecryptStackParameters"]["Condition"] == {"StringEquals": {"kms:ViaService": "ssm.eu-west-1.amazonaws.com"}}
     assert by_sid["StackMetrics"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "spotkit"}}
+    # The interruption watcher publishes what the instance is told to the stack's own topic.
+    assert by_sid["PublishToStackTopic"]["Action"] == ["sns:Publish"]
+    assert by_sid["PublishToStackTopic"]["Resource"] == ["arn:aws:sns:eu-west-1:123456789012:spotkit-blog-eu-west-1"]
     # The agent lists log groups before it sets a retention: a read-only action, scoped to log groups.
     assert by_sid["FindLogGroups"] == {
         "Sid": "FindLogGroups",
