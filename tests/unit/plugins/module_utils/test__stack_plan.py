@@ -204,3 +204,4 @@ def test_a_project_on_the_instance_itself_takes_no_credential():
 
 def test_the_pull_credential_and_the_signers_are_set_by_the_play_not_by_instance_vars():
     assert not {"ansible_pull_credential_parameter", "ansible_pull_allowed_signers"} & ALLOWED
+    assert "ansible_pull_known_hosts" in ALLOWED
