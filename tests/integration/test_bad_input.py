@@ -85,9 +85,9 @@ CASES = {
                  PREFLIGHT),
     "pull credentials": ("pull-secret", {"spot_pull_repo": "https://deploy:tok3n@example.com/site.git"},
                          ["spot_pull_repo must not hold credentials"], PREFLIGHT),
-    "pull credential of a local project": ("pull-local-key", {"spot_pull_repo": "file:///srv/site.git",
-                                                               "spot_pull_credential": "/spotkit/pull-local-key/key"},
-                                           ["spot_pull_credential is for a project reached over https:// or SSH"], PREFLIGHT),
+    "pull credential of a local project": (
+        "pull-local-key", {"spot_pull_repo": "file:///srv/site.git", "spot_pull_credential": "/spotkit/pull-local-key/key"},
+        ["spot_pull_credential is for a project reached over https:// or SSH"], PREFLIGHT),
     "allowed signer": ("pull-signer", {"spot_pull_verify": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5"]},
                        ["spot_pull_verify[0]", "'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5'"], PREFLIGHT),
     "ansible-core version": ("core-version", {"spot_ansible_core_version": "2.18.0"},
