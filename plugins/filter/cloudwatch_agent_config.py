@@ -13,7 +13,7 @@ description:
   - Builds the JSON configuration of the Amazon CloudWatch agent for one stack, as a dictionary.
   - "Logs: the system log, and each service's log file C(/var/log/<service>.log) into the log group
     C(/spotkit/<stack>/<service>) with the service's O(_input[].log_retention_days); streams are named by instance id."
-  - "Metrics in namespace O(namespace): CPU, memory used %, disk used % of C(/), swap used %.
+  - "Metrics in the namespace O(namespace), the stack's own by default: CPU, memory used %, disk used % of C(/), swap used %.
     Each metric carries the dimension C(Stack=<stack>) and is also published aggregated by C(Stack) alone,
     so alarms on the aggregate keep working when the spot instance is replaced."
   - Bad input raises an error that names the service, the field and the bad value.
@@ -55,9 +55,15 @@ options:
     elements: dict
     default: []
   namespace:
-    description: CloudWatch metrics namespace.
+    description: CloudWatch metrics namespace. Default C(spotkit/<stack>), the stack's own.
     type: str
-    default: spotkit
+  retention:
+    description:
+      - Write each log group's retention into the configuration, for the agent to set.
+      - False where provisioning sets the retention and the instance may not (as spotkit.ec2's instance policy
+        allows no C(logs:PutRetentionPolicy)).
+    type: bool
+    default: true
   metrics_collection_interval:
     description: Seconds between two metric samples.
     type: int
@@ -87,13 +93,13 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.spotkit.ec2.plugins.module_utils._stack import (
     DEFAULT_LOG_RETENTION_DAYS,
-    METRICS_NAMESPACE,
     SYSTEM_LOG,
     check_name,
     check_region,
     check_retention,
     check_service_names,
     log_group,
+    metrics_namespace,
 )
 
 STACK_DIMENSION = "Stack"
@@ -101,12 +107,10 @@ INSTANCE_STREAM = "{instance_id}"
 
 
 def _file_entry(stack_name, name, file_path, retention):
-    return {
-        "file_path": file_path,
-        "log_group_name": log_group(stack_name, name),
-        "log_stream_name": INSTANCE_STREAM,
-        "retention_in_days": retention,
-    }
+    entry = {"file_path": file_path, "log_group_name": log_group(stack_name, name), "log_stream_name": INSTANCE_STREAM}
+    if retention is not None:
+        entry["retention_in_days"] = retention
+    return entry
 
 
 def _check_extra_logs(extra_logs, taken):
@@ -129,28 +133,22 @@ def _check_extra_logs(extra_logs, taken):
             check_retention("%s: field 'log_retention_days'" % label, log["log_retention_days"])
 
 
-def _logs(services, stack_name, journald, system_log_file, system_log_retention_days, extra_logs):
-    files = []
-    for service in services:
-        retention = service.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS)
-        files.append(_file_entry(stack_name, service["name"], "/var/log/%s.log" % service["name"], retention))
-    for log in extra_logs:
-        retention = log.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS)
-        files.append(_file_entry(stack_name, log["name"], log["file_path"], retention))
+def _logs(services, stack_name, journald, system_log_file, system_log_retention_days, extra_logs, retention):
+    def days(item):
+        return item.get("log_retention_days", DEFAULT_LOG_RETENTION_DAYS) if retention else None
+
+    files = [_file_entry(stack_name, service["name"], "/var/log/%s.log" % service["name"], days(service)) for service in services]
+    files += [_file_entry(stack_name, log["name"], log["file_path"], days(log)) for log in extra_logs]
+    system_days = system_log_retention_days if retention else None
 
     collected = {}
     if journald:
-        collected["journald"] = {
-            "collect_list": [
-                {
-                    "log_group_name": log_group(stack_name, SYSTEM_LOG),
-                    "log_stream_name": INSTANCE_STREAM,
-                    "retention_in_days": system_log_retention_days,
-                }
-            ]
-        }
+        system = {"log_group_name": log_group(stack_name, SYSTEM_LOG), "log_stream_name": INSTANCE_STREAM}
+        if system_days is not None:
+            system["retention_in_days"] = system_days
+        collected["journald"] = {"collect_list": [system]}
     else:
-        files.insert(0, _file_entry(stack_name, SYSTEM_LOG, system_log_file, system_log_retention_days))
+        files.insert(0, _file_entry(stack_name, SYSTEM_LOG, system_log_file, system_days))
     if files:
         collected["files"] = {"collect_list": files}
     return {"logs_collected": collected}
@@ -193,9 +191,12 @@ def _check_interval(what, value):
 
 def build_config(services, stack_name, region=None, journald=False, system_log_file="/var/log/syslog",
                  system_log_retention_days=DEFAULT_LOG_RETENTION_DAYS, extra_logs=None,
-                 namespace=METRICS_NAMESPACE, metrics_collection_interval=60):
+                 namespace=None, metrics_collection_interval=60, retention=True):
     """Return the agent configuration; raise ValueError on bad input."""
     check_name("stack_name", stack_name)
+    namespace = metrics_namespace(stack_name) if namespace is None else namespace
+    if not isinstance(retention, bool):
+        raise ValueError("retention must be true or false; got %r" % (retention,))
     check_service_names(services)
     check_retention("system_log_retention_days", system_log_retention_days)
     _check_interval("metrics_collection_interval", metrics_collection_interval)
@@ -216,7 +217,7 @@ def build_config(services, stack_name, region=None, journald=False, system_log_f
     return {
         "agent": agent,
         "metrics": _metrics(stack_name, namespace),
-        "logs": _logs(services, stack_name, journald, system_log_file, system_log_retention_days, extra_logs),
+        "logs": _logs(services, stack_name, journald, system_log_file, system_log_retention_days, extra_logs, retention),
     }
 
 

@@ -21,6 +21,8 @@ import re
 # --- Names: docs/architecture.md ------------------------------------------------------------------
 
 TAG_KEY = "spotkit:stack"
+# On the launch template: the base image it was made from, kept until an update is asked.
+BASE_IMAGE_TAG = "spotkit:base-image"
 RESOURCE_PREFIX = "spotkit-"
 METRICS_NAMESPACE = "spotkit"
 # Log groups of the stack that no service may take: the system log and the pull log.
@@ -48,6 +50,17 @@ RESERVED_SERVICE_PREFIX = "spotkit"
 def resource_name(stack):
     """Name of the stack's security group, IAM role and profile, launch template and group."""
     return RESOURCE_PREFIX + stack
+
+
+def iam_name(stack, region):
+    """Name of the stack's IAM role and instance profile: IAM is global, so the region is part of it,
+    and the same stack name in two regions owns two roles."""
+    return "%s%s-%s" % (RESOURCE_PREFIX, stack, region)
+
+
+def metrics_namespace(stack):
+    """The stack's CloudWatch namespace: the instance policy lets an instance publish there only."""
+    return "%s/%s" % (METRICS_NAMESPACE, stack)
 
 
 def resource_tags(stack):
@@ -139,7 +152,7 @@ def _check_string_list(what, value):
 
 def _image_reference_error(image):
     """Why image is not a Docker image reference, or None when it is one."""
-    name, _, digest = image.partition("@")
+    name, digest = (image.split("@", 1) + [""])[:2]
     if digest and not IMAGE_DIGEST.match(digest):
         return "a digest is sha256: and 64 lowercase hex digits"
     components = name.split("/")
@@ -399,6 +412,7 @@ PULL_URL_PATTERNS = (
 # A password or token in a URL: user:secret@ anywhere, or any user@ in an https:// URL.
 CREDENTIAL_IN_URL_PATTERN = re.compile(r"^(?:[a-z+]+://[^/@\s]*:[^/@\s]*@|https?://[^/@\s]+@)")
 GIT_REF_PATTERN = re.compile(r"^(?![-/.])[A-Za-z0-9._/-]{1,255}(?<![/.])$")
+POLICY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]{1,512}$")
 SSM_NAME_PATTERN = re.compile(r"^/[A-Za-z0-9_./-]{1,1010}$")
 # spot_pull_verify: lines of an SSH allowed signers file (ssh-keygen(1), ALLOWED SIGNERS), which git's
 # gpg.ssh.allowedSignersFile takes: principals, options, key type, base64 key, comment.
@@ -478,6 +492,19 @@ def check_instance_vars(instance_vars, allowed):
             raise ValueError("spot_instance_vars: key %r is not a variable the instance's roles take; allowed: %s"
                              % (key, ", ".join(sorted(allowed))))
     return instance_vars
+
+
+def check_policy_arns(arns):
+    """spot_instance_policy_arns: managed policies the operator attaches to the instance role."""
+    if not isinstance(arns, list):
+        raise ValueError("spot_instance_policy_arns must be a list of IAM policy ARNs; got %r" % (arns,))
+    for index, arn in enumerate(arns):
+        if not isinstance(arn, str) or not POLICY_ARN_PATTERN.match(arn):
+            raise ValueError("spot_instance_policy_arns[%d] must be an IAM policy ARN such as "
+                             "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore; got %r" % (index, arn))
+    if len(set(arns)) != len(arns):
+        raise ValueError("spot_instance_policy_arns lists a policy twice; got %r" % (arns,))
+    return sorted(arns)
 
 
 def check_endpoint_credentials(endpoint_url, access_key, secret_key):
@@ -604,7 +631,7 @@ PLAN_VARIABLES = (
     "spot_state", "spot_region", "spot_services", "spot_instance_types", "spot_image_id", "spot_domain", "spot_hosted_zone",
     "spot_ssh_cidrs", "spot_instance_vars", "spot_pull_repo", "spot_pull_version", "spot_pull_credential", "spot_pull_verify",
     "spot_endpoint_url", "spot_instance_endpoint_url", "spot_endpoint_access_key", "spot_endpoint_secret_key",
-    "spot_alarm_email",
+    "spot_alarm_email", "spot_instance_policy_arns",
 )
 
 
@@ -689,6 +716,7 @@ def _checks(stack, variables, instance_variables):
         "pull_credential": lambda: check_pull_credential(stack, get("spot_pull_credential"), get("spot_pull_repo")),
         "pull_verify": lambda: check_pull_verify(get("spot_pull_verify")),
         "alarm_email": lambda: check_emails(get("spot_alarm_email")),
+        "policy_arns": lambda: check_policy_arns(get("spot_instance_policy_arns", [])),
         "credentials": lambda: check_endpoint_credentials(
             get("spot_endpoint_url"), get("spot_endpoint_access_key"), get("spot_endpoint_secret_key")),
     }
@@ -719,8 +747,10 @@ def plan_stack(stack, variables, instance_variables_allowed):
     return {
         "stack": stack,
         "name": resource_name(stack),
+        "iam_name": iam_name(stack, variables["spot_region"]),
         "tags": resource_tags(stack),
         "tag_key": TAG_KEY,
+        "base_image_tag": BASE_IMAGE_TAG,
         "architecture": arch,
         "burstable": burstable,
         "image_id": checked["image_id"],
@@ -731,7 +761,8 @@ def plan_stack(stack, variables, instance_variables_allowed):
         "log_groups": log_groups(stack, services),
         "env_parameter": env_parameter(stack),
         "env_services": [service["name"] for service in services if service.get("env")],
-        "metrics_namespace": METRICS_NAMESPACE,
+        "metrics_namespace": metrics_namespace(stack),
         "alarm_emails": checked["alarm_email"],
+        "policy_arns": checked["policy_arns"],
         "settings": settings(stack, variables),
     }

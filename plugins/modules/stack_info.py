@@ -33,15 +33,32 @@ options:
     type: str
     default: ""
   image_parameter:
-    description: SSM parameter whose value is the AMI id, read when O(image_id) is empty.
+    description:
+      - SSM parameter whose value is the newest AMI id, read when O(image_id) is empty.
+      - Its image is used only when the launch template records none (O(image_tag)), or with O(image_update).
     type: str
     default: ""
+  image_tag:
+    description:
+      - Tag of the stack's launch template that records the image it was made from. When O(image_id) is empty and
+        the tag is there, its image is used rather than the newest one, unless O(image_update).
+      - Empty means no image is recorded.
+    type: str
+    default: ""
+  image_update:
+    description: Take the newest image of O(image_parameter) even when the launch template records another.
+    type: bool
+    default: false
   hosted_zone:
     description: Public Route53 hosted zone to find. Empty means none.
     type: str
     default: ""
   domain:
     description: Name whose A record in O(hosted_zone) to report. Empty means none.
+    type: str
+    default: ""
+  iam_name:
+    description: Name of the stack's IAM role and instance profile to report. Empty means none.
     type: str
     default: ""
 extends_documentation_fragment:
@@ -81,7 +98,17 @@ subnet_ids:
   type: list
   elements: str
 image_parameter_value:
-  description: The value of O(image_parameter); empty when it was not read or does not exist.
+  description: The value of O(image_parameter), the newest image; empty when it was not read or does not exist.
+  returned: always
+  type: str
+image_id:
+  description: The image the stack uses (see RV(image_source)); empty when there is none.
+  returned: always
+  type: str
+image_source:
+  description:
+    - Where the image comes from, V(image_id), V(recorded) (the launch template's O(image_tag)) or V(parameter)
+      (O(image_parameter)); empty when there is none.
   returned: always
   type: str
 image:
@@ -102,9 +129,21 @@ image:
       description: Size of the root volume in GiB.
       type: int
 hosted_zone:
-  description: The public hosted zone (C(id) without its C(/hostedzone/) prefix, C(name)); empty when not found.
+  description:
+    - The public hosted zone (C(id) without its C(/hostedzone/) prefix, C(name)); empty when there is none, or
+      several (RV(hosted_zones)).
   returned: always
   type: dict
+hosted_zones:
+  description: Every public hosted zone of the name O(hosted_zone) (C(id), C(name)); AWS allows several.
+  returned: always
+  type: list
+  elements: dict
+delegations:
+  description: Names between the zone and O(domain) that the zone delegates to other name servers (NS records).
+  returned: always
+  type: list
+  elements: str
 addresses:
   description: The stack's Elastic IPs (C(allocation_id), C(public_ip), C(instance_id), C(association_id)).
   returned: always
@@ -125,12 +164,12 @@ records:
   elements: dict
 role:
   description:
-    - The stack's IAM role C(spotkit-<stack>) (C(description), C(trust_policy), C(tags), C(managed_policy_arns),
+    - The stack's IAM role O(iam_name) (C(description), C(trust_policy), C(tags), C(managed_policy_arns),
       C(inline_policies) by name); empty when there is none.
   returned: always
   type: dict
 instance_profile:
-  description: The stack's instance profile C(spotkit-<stack>) (C(roles), C(tags)); empty when there is none.
+  description: The stack's instance profile O(iam_name) (C(roles), C(tags)); empty when there is none.
   returned: always
   type: dict
 log_groups:
@@ -158,7 +197,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-from ansible_collections.spotkit.ec2.plugins.module_utils._stack import TAG_KEY as TAG, canonical_rules, resource_name
+from ansible_collections.spotkit.ec2.plugins.module_utils._stack import TAG_KEY as TAG, canonical_rules
 
 
 def caller(sts):
@@ -195,13 +234,12 @@ def image(ec2, image_id):
     }
 
 
-def public_zone(route53, name):
+def public_zones(route53, name):
+    """The public hosted zones of exactly that name (AWS allows several)."""
     wanted = name.lower().rstrip(".") + "."
     zones = route53.list_hosted_zones_by_name(aws_retry=True, DNSName=wanted)["HostedZones"]
-    for zone in zones:
-        if zone["Name"] == wanted and not zone.get("Config", {}).get("PrivateZone"):
-            return {"id": zone["Id"].replace("/hostedzone/", ""), "name": wanted.rstrip(".")}
-    return {}
+    return [{"id": zone["Id"].replace("/hostedzone/", ""), "name": wanted.rstrip(".")}
+            for zone in zones if zone["Name"] == wanted and not zone.get("Config", {}).get("PrivateZone")]
 
 
 def addresses(ec2, stack):
@@ -244,19 +282,22 @@ def security_groups(ec2, stack):
     ]
 
 
-def records(route53, zone_id, domain, stack_addresses):
-    """A records of the zone that name the domain or point at one of the stack's addresses."""
+def records(route53, zone, domain, stack_addresses):
+    """(A records of the zone that name the domain or point at one of the stack's addresses,
+    names between the zone and the domain that the zone delegates with NS records)."""
     wanted = domain.lower().rstrip(".")
-    found = []
-    for page in route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone_id):
+    found, delegated = [], []
+    for page in route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone["id"]):
         for record in page["ResourceRecordSets"]:
+            name = record["Name"].rstrip(".").lower()
+            if record["Type"] == "NS" and name != zone["name"] and wanted and (wanted == name or wanted.endswith("." + name)):
+                delegated.append(name)
             if record["Type"] != "A" or "AliasTarget" in record:
                 continue
-            name = record["Name"].rstrip(".")
             values = [item["Value"] for item in record.get("ResourceRecords", [])]
             if name == wanted or set(values) & set(stack_addresses):
                 found.append({"name": name, "ttl": record.get("TTL"), "values": values})
-    return found
+    return found, delegated
 
 
 def role(iam, name):
@@ -317,44 +358,65 @@ def log_groups(logs, stack):
     return groups
 
 
+def chosen_image(params, found):
+    """(image id, where it comes from): the given one; else the one the launch template records, unless
+    an update is asked; else the newest."""
+    recorded = found["launch_template_tags"].get(params["image_tag"], "") if params["image_tag"] else ""
+    for image_id, source in ((params["image_id"], "image_id"),
+                             ("" if params["image_update"] else recorded, "recorded"),
+                             (found["image_parameter_value"], "parameter")):
+        if image_id:
+            return image_id, source
+    return "", ""
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=dict(
             stack=dict(type="str", required=True),
             image_id=dict(type="str", default=""),
             image_parameter=dict(type="str", default=""),
+            image_tag=dict(type="str", default=""),
+            image_update=dict(type="bool", default=False),
             hosted_zone=dict(type="str", default=""),
             domain=dict(type="str", default=""),
+            iam_name=dict(type="str", default=""),
         ),
         supports_check_mode=True,
     )
     params = module.params
     retry = AWSRetry.jittered_backoff()
     ec2 = module.client("ec2", retry_decorator=retry)
-    result = {"changed": False, "image_parameter_value": "", "image": {}, "hosted_zone": {}, "records": []}
+    result = {"changed": False, "image_parameter_value": "", "image_id": "", "image_source": "", "image": {}, "hosted_zone": {},
+              "hosted_zones": [], "records": [], "delegations": []}
     try:
         result["account"], result["partition"] = caller(module.client("sts", retry_decorator=retry))
         result["vpc_id"], result["subnet_ids"] = default_subnets(ec2)
         ssm = module.client("ssm", retry_decorator=retry)
-        image_id = params["image_id"]
-        if not image_id and params["image_parameter"]:
-            image_id = result["image_parameter_value"] = parameter_value(ssm, params["image_parameter"])
+        result["launch_template_tags"] = launch_template_tags(ec2, params["stack"])
+        if not params["image_id"] and params["image_parameter"]:
+            result["image_parameter_value"] = parameter_value(ssm, params["image_parameter"])
+        result["image_id"], result["image_source"] = chosen_image(params, result)
+        image_id = result["image_id"]
         if image_id:
             result["image"] = image(ec2, image_id)
         result["addresses"] = addresses(ec2, params["stack"])
         if params["hosted_zone"]:
             route53 = module.client("route53", retry_decorator=retry)
-            result["hosted_zone"] = public_zone(route53, params["hosted_zone"])
-            if result["hosted_zone"]:
-                result["records"] = records(route53, result["hosted_zone"]["id"], params["domain"],
-                                            [address["public_ip"] for address in result["addresses"]])
+            result["hosted_zones"] = public_zones(route53, params["hosted_zone"])
+            # Several zones of that name: reported, never guessed.
+            if len(result["hosted_zones"]) == 1:
+                result["hosted_zone"] = result["hosted_zones"][0]
+                result["records"], result["delegations"] = records(route53, result["hosted_zone"], params["domain"],
+                                                                   [address["public_ip"] for address in result["addresses"]])
         result["security_groups"] = security_groups(ec2, params["stack"])
-        result["launch_template_tags"] = launch_template_tags(ec2, params["stack"])
         result["log_groups"] = log_groups(module.client("logs", retry_decorator=retry), params["stack"])
         result["parameters"] = parameters(ssm, params["stack"])
-        iam = module.client("iam", retry_decorator=retry)
-        result["role"] = role(iam, resource_name(params["stack"]))
-        result["instance_profile"] = instance_profile(iam, resource_name(params["stack"]))
+        result["role"], result["instance_profile"] = {}, {}
+        if params["iam_name"]:
+            iam = module.client("iam", retry_decorator=retry)
+            result["role"] = role(iam, params["iam_name"])
+            result["instance_profile"] = instance_profile(iam, params["iam_name"])
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
         module.fail_json_aws(exc, msg="Looking up stack %s" % params["stack"])
     module.exit_json(**result)

@@ -26,7 +26,7 @@ description:
     C(spot_hosted_zone), a name and not an address; C(spot_ssh_cidrs); the keys of C(spot_instance_vars) (the
     on-instance roles' public variables only); C(spot_pull_repo) (C(https://), C(ssh://), scp-style or C(file:///),
     without credentials) and C(spot_pull_version); C(spot_pull_credential) (an SSM parameter of the stack's own);
-    C(spot_alarm_email); fixed endpoint credentials in pairs and only with C(spot_endpoint_url)."
+    C(spot_alarm_email); C(spot_instance_policy_arns); fixed endpoint credentials in pairs and only with C(spot_endpoint_url)."
   - "Returns what provisioning needs, derived once: names and tags, the architecture and credit model of the
     instance types, the image parameter, the DNS names, the security group rules, the log groups, and the settings
     document the instance reads from C(/etc/spotkit/stack.json)."
@@ -72,9 +72,13 @@ plan:
       description: The stack's name.
       type: str
     name:
-      description: Name of the stack's security group, IAM role and profile, launch template and Auto Scaling group.
+      description: Name of the stack's security group, launch template and Auto Scaling group.
       type: str
       sample: spotkit-blog
+    iam_name:
+      description: Name of the stack's IAM role and instance profile, with the region (IAM is global).
+      type: str
+      sample: spotkit-blog-eu-west-1
     tags:
       description: Tags of every taggable resource of the stack.
       type: dict
@@ -83,6 +87,10 @@ plan:
       description: Key of the tag that marks the stack's resources.
       type: str
       sample: spotkit:stack
+    base_image_tag:
+      description: Tag of the launch template that records the base image it was made from.
+      type: str
+      sample: spotkit:base-image
     architecture:
       description: Architecture of the instance types, as EC2 images name it.
       type: str
@@ -119,8 +127,13 @@ plan:
       type: list
       elements: str
     metrics_namespace:
-      description: CloudWatch namespace of the stack's metrics.
+      description: CloudWatch namespace of the stack's metrics, the stack's own.
       type: str
+      sample: spotkit/blog
+    policy_arns:
+      description: The managed policies of C(spot_instance_policy_arns), sorted.
+      type: list
+      elements: str
     alarm_emails:
       description: The addresses of C(spot_alarm_email), as a list.
       type: list

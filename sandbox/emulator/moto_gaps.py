@@ -21,6 +21,7 @@ launches instances at once can:
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import defaultdict
 
@@ -124,12 +125,16 @@ def _load_debian_parameters(parameters):
 def install():
     """Patch moto's classes; call once, before the server starts."""
     original_check_loading_status = ParameterDict._check_loading_status
+    # Requests come on several threads: a second one must not find the parameters half loaded.
+    loading = threading.Lock()
 
     def check_loading_status(self, key):
         original_check_loading_status(self, key)
-        if str(key or "").startswith(DEBIAN_PARAMETERS.rstrip("/")) and not getattr(self, "spotkit_debian_loaded", False):
-            self.spotkit_debian_loaded = True
-            _load_debian_parameters(self)
+        if str(key or "").startswith(DEBIAN_PARAMETERS.rstrip("/")):
+            with loading:
+                if not getattr(self, "spotkit_debian_loaded", False):
+                    _load_debian_parameters(self)
+                    self.spotkit_debian_loaded = True
 
     ParameterDict._check_loading_status = check_loading_status
 

@@ -38,6 +38,8 @@ def digest_of(artifact):
 
 
 def main(argv):
+    # An empty argument is none: Ansible passes '' where a run is not a check.
+    argv = [arg for arg in argv if arg]
     if len(argv) not in (2, 3) or (len(argv) == 3 and argv[2] != "--check"):
         sys.exit(__doc__)
     checkout, output, check = argv[0], argv[1], len(argv) == 3

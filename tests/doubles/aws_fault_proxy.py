@@ -1,10 +1,12 @@
-"""Test double: an HTTP proxy in front of the AWS emulator that injects EC2 credential errors.
+"""Test double: an HTTP proxy in front of the AWS emulator that injects AWS errors.
 
 A freshly launched instance may see AuthFailure or UnauthorizedOperation for a while, until its
 instance profile is usable; moto never refuses a request, so a retry cannot be shown against it
-alone. This proxy answers the first COUNT calls of an EC2 action from each client address with
-an EC2 error (AuthFailure unless another code is given) and forwards everything else unchanged.
-Each request is logged as one JSON line: time, client, action, injected error code or null, status.
+alone. This proxy answers the first COUNT calls of an action from each client address with an
+error (AuthFailure unless another code is given) and forwards everything else unchanged. Actions
+are those of EC2's query protocol (Action=...) and of the JSON protocols (X-Amz-Target: Service.Action,
+as CloudWatch Logs and SSM speak), which get AccessDenied as JSON. Each request is logged as one
+JSON line: time, client, action, injected error code or null, status.
 
     python aws_fault_proxy.py --listen 172.17.0.1:45462 --upstream http://127.0.0.1:45461 \\
         --fail DescribeAddresses=1:UnauthorizedOperation --fail AssociateAddress=2 --log faults.jsonl
@@ -25,6 +27,7 @@ from http_double import RequestLog, forward, parse_address, reply, run
 ERRORS = {
     "AuthFailure": (401, "AWS was not able to validate the provided access credentials"),
     "UnauthorizedOperation": (403, "You are not authorized to perform this operation."),
+    "AccessDenied": (400, "User is not authorized to perform this action"),
 }
 
 
@@ -39,8 +42,10 @@ def parse_fault(text):
     return action, int(count), code
 
 
-def error_body(code):
-    """The XML body EC2 sends with an error."""
+def error_body(code, json_protocol=False):
+    """The body AWS sends with an error: EC2's XML, or a JSON protocol's JSON."""
+    if json_protocol:
+        return ('{"__type": "%sException", "message": "%s"}' % (code, ERRORS[code][1])).encode()
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>%s</Code>'
         "<Message>%s</Message></Error></Errors><RequestID>%s</RequestID></Response>"
@@ -48,8 +53,11 @@ def error_body(code):
     ).encode()
 
 
-def request_action(path, content_type, body):
-    """The AWS query-protocol action of a request (form body or query string), or None."""
+def request_action(path, content_type, body, target=""):
+    """The AWS action of a request: the JSON protocol's X-Amz-Target, or the query protocol's Action
+    (form body or query string); None when it has neither."""
+    if target:
+        return target.rsplit(".", 1)[-1]
     query = urllib.parse.urlsplit(path).query
     if content_type.startswith("application/x-www-form-urlencoded"):
         query = "%s&%s" % (query, body.decode("utf-8", "replace"))
@@ -89,10 +97,12 @@ def make_handler(faults, upstream, log):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             client = self.client_address[0]
-            action = request_action(self.path, self.headers.get("Content-Type", ""), body)
+            target = self.headers.get("X-Amz-Target", "")
+            action = request_action(self.path, self.headers.get("Content-Type", ""), body, target)
             code = faults.take(client, action)
             if code:
-                status, headers, payload = ERRORS[code][0], [("Content-Type", "text/xml")], error_body(code)
+                content_type = "application/x-amz-json-1.1" if target else "text/xml"
+                status, headers, payload = ERRORS[code][0], [("Content-Type", content_type)], error_body(code, bool(target))
             else:
                 status, headers, payload = forward(upstream, self, body)
             # Logged before the answer leaves, so a client that got it finds it in the log.

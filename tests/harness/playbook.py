@@ -18,7 +18,9 @@ from pathlib import Path
 from harness import REPO
 
 ANSIBLE_PLAYBOOK = Path(sys.executable).with_name("ansible-playbook")
-JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
+# Verbose output (-v...) goes to stderr, so that stdout stays one JSON document.
+JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
+               "ANSIBLE_VERBOSE_TO_STDERR": "1"}
 
 
 class NoResult(RuntimeError):

@@ -94,6 +94,8 @@ CASES = {
                              ["spot_ansible_core_version must be", "got \"2.18.0\""], PREFLIGHT),
     "instance vars interpreter": ("vars-interp", {"spot_instance_vars": {"ansible_python_interpreter": "/usr/bin/python3"}},
                                   ["spot_instance_vars", "'ansible_python_interpreter'"], PREFLIGHT),
+    "policy arn": ("policy-arn", {"spot_instance_policy_arns": ["AmazonS3ReadOnlyAccess"]},
+                   ["spot_instance_policy_arns[0]", "'AmazonS3ReadOnlyAccess'"], PREFLIGHT),
     "alarm email": ("email", {"spot_alarm_email": ["ops@example.com", "nobody"]}, ["spot_alarm_email", "'nobody'"], PREFLIGHT),
     "unknown service field": ("svc-field", {"spot_services": services({"colour": "red"})}, ["spot_services.colour"], PREFLIGHT),
     "user-data size": ("too-big", {"spot_instance_vars": {"docker_daemon_options": {"labels": ["x" * 17000]}}},
@@ -105,6 +107,10 @@ CASES = {
                            ["spot_image_id %s" % IMAGES["x86_64"], "is x86_64", "t4g.nano", "are arm64"], LOOKUP),
     "no hosted zone": ("zone-missing", {"spot_domain": "blog.nowhere.test"},
                        ["spot_hosted_zone nowhere.test", "spot_domain blog.nowhere.test"], LOOKUP),
+    "two zones of the name": ("zone-twice", {"spot_domain": "blog.twice.test"},
+                              ["spot_hosted_zone twice.test", "names 2 public hosted zones of this account"], LOOKUP),
+    "delegated subzone": ("zone-delegated", {"spot_domain": "blog.lab.example.com", "spot_hosted_zone": "example.com"},
+                          ["delegates lab.example.com to other name servers", "set spot_hosted_zone: lab.example.com"], LOOKUP),
     # The emulator publishes Debian's image parameters where moto publishes Amazon Linux's; not in this region.
     "no image parameter": ("image-param", {"spot_image_id": "", "spot_region": "mx-central-1"},
                            ["spot_image_id is empty", "/aws/service/debian/release/13/latest/arm64", "mx-central-1"], LOOKUP),
@@ -114,6 +120,14 @@ CASES = {
 @pytest.fixture(scope="module")
 def battery(aws):
     aws.reset()
+    # Two public zones of one name, which AWS allows.
+    for reference in ("first", "second"):
+        aws.client("route53").create_hosted_zone(Name="twice.test", CallerReference=reference)
+    # A subzone that example.com delegates elsewhere: a record for a name in it belongs there.
+    route53 = aws.client("route53")
+    zone_id = route53.list_hosted_zones_by_name(DNSName="example.com.")["HostedZones"][0]["Id"]
+    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {
+        "Name": "lab.example.com", "Type": "NS", "TTL": 300, "ResourceRecords": [{"Value": "ns1.elsewhere.test."}]}}]})
     valid = {"spot_region": REGION, "spot_endpoint_url": aws.url, "spot_image_id": IMAGES["arm64"], "spot_services": services(),
              "spot_pull_repo": "https://example.com/site.git"}
     stacks = {}

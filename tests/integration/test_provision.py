@@ -112,7 +112,8 @@ def test_one_elastic_ip_per_stack_and_the_record_points_at_it(aws, provisioned):
 def test_instance_role_may_only_touch_its_own_stack(aws, provisioned):
     iam = aws.client("iam")
     for stack in STACKS:
-        name = "spotkit-%s" % stack
+        # IAM is global: the region is part of the name, so one stack name in two regions owns two roles.
+        name = "spotkit-%s-%s" % (stack, REGION)
         role = iam.get_role(RoleName=name)["Role"]
         trust = role["AssumeRolePolicyDocument"]
         assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "ec2.amazonaws.com"}]
@@ -130,10 +131,13 @@ def test_instance_role_may_only_touch_its_own_stack(aws, provisioned):
         account = aws.client("sts").get_caller_identity()["Account"]
         logs = ["arn:aws:logs:%s:%s:log-group:/spotkit/%s/*" % (REGION, account, stack)]
         logs.append(logs[0] + ":log-stream:*")
-        for action in ("logs:CreateLogStream", "logs:PutLogEvents", "logs:CreateLogGroup", "logs:PutRetentionPolicy"):
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents", "logs:CreateLogGroup"):
             assert [s["Resource"] for s in by_action[action]] == [logs]
+        # Provisioning sets the retention; the instance cannot.
+        assert "logs:PutRetentionPolicy" not in by_action
+        # Metrics only under the stack's own namespace, so no instance publishes another stack's.
         [metrics] = by_action["cloudwatch:PutMetricData"]
-        assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "spotkit"}}
+        assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "spotkit/%s" % stack}}
         eip_arn = "arn:aws:ec2:%s:%s:elastic-ip/%s" % (REGION, account, address(aws, stack)["AllocationId"])
         associate = by_action["ec2:AssociateAddress"]
         assert [eip_arn] in [s["Resource"] for s in associate]
@@ -151,8 +155,9 @@ def test_instance_role_may_only_touch_its_own_stack(aws, provisioned):
 
 def test_instance_profile_holds_the_role(aws, provisioned):
     for stack in STACKS:
-        profile = aws.client("iam").get_instance_profile(InstanceProfileName="spotkit-%s" % stack)["InstanceProfile"]
-        assert [role["RoleName"] for role in profile["Roles"]] == ["spotkit-%s" % stack]
+        name = "spotkit-%s-%s" % (stack, REGION)
+        profile = aws.client("iam").get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+        assert [role["RoleName"] for role in profile["Roles"]] == [name]
         assert tags_of(profile["Tags"])[TAG] == stack
 
 
@@ -179,7 +184,7 @@ def test_launch_template_is_imdsv2_only_encrypted_and_tags_what_it_launches(aws,
         [root] = data["BlockDeviceMappings"]
         assert root["DeviceName"] == "/dev/xvda"
         assert root["Ebs"]["VolumeType"] == "gp3" and root["Ebs"]["Encrypted"] and root["Ebs"]["DeleteOnTermination"]
-        assert data["IamInstanceProfile"]["Arn"].endswith(":instance-profile/spotkit-%s" % stack)
+        assert data["IamInstanceProfile"]["Arn"].endswith(":instance-profile/spotkit-%s-%s" % (stack, REGION))
         assert data["SecurityGroupIds"] == [security_group(aws, stack)["GroupId"]]
         specs = {spec["ResourceType"]: tags_of(spec["Tags"]) for spec in data["TagSpecifications"]}
         for resource in ("instance", "volume"):
@@ -188,7 +193,8 @@ def test_launch_template_is_imdsv2_only_encrypted_and_tags_what_it_launches(aws,
         assert "InstanceMarketOptions" not in data
         # moto lists the tags added after creation by DescribeTags only.
         tags = aws.client("ec2").describe_tags(Filters=[{"Name": "resource-id", "Values": [version["LaunchTemplateId"]]}])["Tags"]
-        assert tags_of(tags) == {TAG: stack, "Name": "spotkit-%s" % stack}
+        # And the base image the template was made from, which later runs keep.
+        assert tags_of(tags) == {TAG: stack, "Name": "spotkit-%s" % stack, "spotkit:base-image": data["ImageId"]}
 
 
 def test_user_data_carries_the_settings_and_no_secret(aws, provisioned):

@@ -112,7 +112,9 @@ def test_extra_logs_are_shipped():
 def test_metrics_survive_instance_replacement():
     config = cloudwatch_agent_config([BLOG], "shop")
     metrics = config["metrics"]
-    assert metrics["namespace"] == "spotkit"
+    # The stack's own namespace: the instance policy allows that one only.
+    assert metrics["namespace"] == "spotkit/shop"
+    assert cloudwatch_agent_config([BLOG], "shop", namespace="custom")["metrics"]["namespace"] == "custom"
     assert metrics["append_dimensions"]["InstanceId"] == "${aws:InstanceId}"
     # The roll-up dimension set must not contain anything that changes with the instance.
     assert metrics["aggregation_dimensions"] == [["Stack"]]
@@ -202,3 +204,17 @@ def test_bad_input_names_the_field(services, options, message):
     stack_name = options.pop("stack_name", "shop")
     with pytest.raises(AnsibleFilterError, match=message):
         cloudwatch_agent_config(services, stack_name, **options)
+
+
+@pytest.mark.parametrize("journald", [False, True])
+def test_without_retention_the_agent_sets_none(journald, cloudwatch_reference):
+    """Where provisioning sets the retention and the instance may not, the configuration carries none."""
+    config = cloudwatch_agent_config([BLOG, API], "shop", journald=journald, retention=False,
+                                     extra_logs=[{"name": "ansible-pull", "file_path": "/var/log/spotkit-pull.log"}])
+    assert "retention_in_days" not in json.dumps(config)
+    jsonschema.validate(config, json.loads((cloudwatch_reference / "schema.json").read_text()))
+
+
+def test_retention_is_a_boolean():
+    with pytest.raises(AnsibleFilterError, match="retention must be true or false; got 'no'"):
+        cloudwatch_agent_config([BLOG], "shop", retention="no")

@@ -77,8 +77,17 @@ def test_only_a_public_zone_of_exactly_that_name_is_found(stub):
     page = {"HostedZones": zones, "IsTruncated": False, "MaxItems": "100"}
     stubber.add_response("list_hosted_zones_by_name", page, {"DNSName": "example.com."})
     stubber.add_response("list_hosted_zones_by_name", page, {"DNSName": "example.org."})
-    assert stack_info.public_zone(route53, "Example.com.") == {"id": "ZPUBLIC", "name": "example.com"}
-    assert stack_info.public_zone(route53, "example.org") == {}
+    assert stack_info.public_zones(route53, "Example.com.") == [{"id": "ZPUBLIC", "name": "example.com"}]
+    assert stack_info.public_zones(route53, "example.org") == []
+
+
+def test_several_public_zones_of_one_name_are_all_reported(stub):
+    route53, stubber = stub("route53")
+    zones = [{"Id": "/hostedzone/Z%d" % n, "Name": "example.com.", "CallerReference": str(n), "Config": {"PrivateZone": False}}
+             for n in (1, 2)]
+    stubber.add_response("list_hosted_zones_by_name", {"HostedZones": zones, "IsTruncated": False, "MaxItems": "100"},
+                         {"DNSName": "example.com."})
+    assert stack_info.public_zones(route53, "example.com") == [{"id": "Z1", "name": "example.com"}, {"id": "Z2", "name": "example.com"}]
 
 
 def test_addresses_and_security_groups_are_found_by_the_stack_tag(stub):
@@ -158,10 +167,25 @@ def test_records_that_name_the_domain_or_point_at_the_stacks_addresses(stub):
     ]
     stubber.add_response("list_resource_record_sets", {"ResourceRecordSets": sets, "IsTruncated": False, "MaxItems": "300"},
                          {"HostedZoneId": "Z1"})
-    assert stack_info.records(route53, "Z1", "Blog.Example.com.", ["198.51.100.7"]) == [
+    assert stack_info.records(route53, {"id": "Z1", "name": "example.com"}, "Blog.Example.com.", ["198.51.100.7"]) == ([
         {"name": "blog.example.com", "ttl": 300, "values": ["198.51.100.7"]},
         {"name": "old.example.com", "ttl": 60, "values": ["198.51.100.7"]},
+    ], [])
+
+
+@pytest.mark.parametrize("domain,delegated", [
+    ("blog.sub.example.com", ["sub.example.com"]), ("sub.example.com", ["sub.example.com"]),
+    ("blog.example.com", []), ("blogsub.example.com", []),
+])
+def test_names_the_zone_delegates_elsewhere_are_reported(stub, domain, delegated):
+    route53, stubber = stub("route53")
+    sets = [
+        {"Name": "example.com.", "Type": "NS", "TTL": 172800, "ResourceRecords": [{"Value": "ns-1."}]},
+        {"Name": "sub.example.com.", "Type": "NS", "TTL": 300, "ResourceRecords": [{"Value": "ns.elsewhere.test."}]},
     ]
+    stubber.add_response("list_resource_record_sets", {"ResourceRecordSets": sets, "IsTruncated": False, "MaxItems": "300"},
+                         {"HostedZoneId": "Z1"})
+    assert stack_info.records(route53, {"id": "Z1", "name": "example.com"}, domain, []) == ([], delegated)
 
 
 def test_role_with_its_policies_and_nothing_when_missing(stub):
@@ -196,3 +220,17 @@ def test_instance_profile_with_its_roles_and_nothing_when_missing(stub):
     stubber.add_client_error("get_instance_profile", service_error_code="NoSuchEntity", expected_params={"InstanceProfileName": "x"})
     assert stack_info.instance_profile(iam, "spotkit-blog") == {"roles": ["spotkit-blog"], "tags": {"Name": "spotkit-blog"}}
     assert stack_info.instance_profile(iam, "x") == {}
+
+
+@pytest.mark.parametrize("image_id,recorded,update,newest,chosen", [
+    ("ami-given", "ami-recorded", False, "ami-newest", ("ami-given", "image_id")),
+    ("", "ami-recorded", False, "ami-newest", ("ami-recorded", "recorded")),
+    ("", "ami-recorded", True, "ami-newest", ("ami-newest", "parameter")),
+    ("", "", False, "ami-newest", ("ami-newest", "parameter")),
+    ("", "", False, "", ("", "")),
+])
+def test_the_recorded_base_image_is_kept_until_an_update_is_asked(image_id, recorded, update, newest, chosen):
+    params = {"image_id": image_id, "image_tag": "spotkit:base-image", "image_update": update}
+    found = {"launch_template_tags": {"spotkit:base-image": recorded} if recorded else {}, "image_parameter_value": newest}
+    assert stack_info.chosen_image(params, found) == chosen
+    assert stack_info.chosen_image(dict(params, image_tag=""), found)[1] != "recorded"
