@@ -76,6 +76,16 @@ def env_parameter(stack):
     return "/spotkit/%s/env" % stack
 
 
+def instance_parameters(stack, variables):
+    """The SSM parameters the stack's instances read, and the only ones their policy lets them read:
+    the services' env (when a service has env) and a private project's credential."""
+    services = variables.get("spot_services") or []
+    parameters = [env_parameter(stack)] if any(isinstance(service, dict) and service.get("env") for service in services) else []
+    if variables.get("spot_pull_credential"):
+        parameters.append(variables["spot_pull_credential"])
+    return parameters
+
+
 # --- Services -------------------------------------------------------------------------------------
 
 SERVICE_FIELDS = ("name", "image", "ports", "env", "volumes", "command", "pull", "log_retention_days", "allow_system_mounts")
@@ -761,6 +771,7 @@ def plan_stack(stack, variables, instance_variables_allowed):
         "log_groups": log_groups(stack, services),
         "env_parameter": env_parameter(stack),
         "env_services": [service["name"] for service in services if service.get("env")],
+        "instance_parameters": instance_parameters(stack, variables),
         "metrics_namespace": metrics_namespace(stack),
         "alarm_emails": checked["alarm_email"],
         "policy_arns": checked["policy_arns"],

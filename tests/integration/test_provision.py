@@ -144,10 +144,16 @@ def test_instance_role_may_only_touch_its_own_stack(aws, provisioned):
         for statement in associate:
             if statement["Resource"] != [eip_arn]:
                 assert statement["Condition"] == {"StringEquals": {"aws:ResourceTag/spotkit:stack": stack}}
-        [parameters] = by_action["ssm:GetParameter"]
-        assert parameters["Resource"] == ["arn:aws:ssm:%s:%s:parameter/spotkit/%s/*" % (REGION, account, stack)]
-        [decrypt] = by_action["kms:Decrypt"]
-        assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "ssm.%s.amazonaws.com" % REGION}}
+        # Only the parameters the instance reads: uptime's env; blog has none, so no SSM or KMS action at all.
+        if stack == "uptime":
+            env = ["arn:aws:ssm:%s:%s:parameter/spotkit/%s/env" % (REGION, account, stack)]
+            [parameters] = by_action["ssm:GetParameter"]
+            assert parameters["Resource"] == env
+            [decrypt] = by_action["kms:Decrypt"]
+            assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "ssm.%s.amazonaws.com" % REGION,
+                                                             "kms:EncryptionContext:PARAMETER_ARN": env}}
+        else:
+            assert not {action for action in by_action if action.startswith(("ssm:", "kms:"))}, by_action
         # The only actions on every resource: reads, and metrics held to one namespace by a condition.
         unscoped = {action for action, statements in by_action.items() for s in statements if "*" in s["Resource"]}
         assert unscoped == {"ec2:DescribeAddresses", "ec2:DescribeInstances", "cloudwatch:PutMetricData"}
@@ -320,7 +326,9 @@ def test_removing_the_env_removes_its_parameter(aws, provisioned):
     assert run.rc == 0, run.explain()
     assert run.stats("blog")["changed"] == 0, run.changed_tasks("blog")
     # A new launch template version, so the instance that the last refresh launched is outdated in turn.
+    # The instance may no longer read the parameter, which is gone.
     assert run.changed_tasks("uptime") == [
+        "Allow the instances what the stack needs, on the stack's resources only",
         "Store the services' environment as a SecureString", "Write the launch template", "Keep one spot instance running",
         "Replace the instance that runs an older launch template",
     ]

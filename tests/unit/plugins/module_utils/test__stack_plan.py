@@ -99,6 +99,16 @@ def test_no_env_no_env_parameter_in_the_settings():
     assert result["env_services"] == []
 
 
+@pytest.mark.parametrize("changes, parameters", [
+    ({}, ["/spotkit/shop/env"]),
+    ({"spot_services": [BLOG]}, []),
+    ({"spot_services": [BLOG], "spot_pull_credential": "/spotkit/shop/deploy-key"}, ["/spotkit/shop/deploy-key"]),
+    ({"spot_pull_credential": "/spotkit/shop/deploy-key"}, ["/spotkit/shop/env", "/spotkit/shop/deploy-key"]),
+])
+def test_the_instance_may_read_the_parameters_it_uses_and_no_other(changes, parameters):
+    assert plan(**changes)["instance_parameters"] == parameters
+
+
 def test_the_instance_endpoint_reaches_the_settings_only_when_set():
     assert "spot_endpoint_url" not in plan(spot_endpoint_url="http://127.0.0.1:4566")["settings"]
     result = plan(spot_endpoint_url="http://127.0.0.1:4566", spot_instance_endpoint_url="http://host.test:4566")
