@@ -19,6 +19,8 @@ CASES = [
     ({"ansible_pull_start_delay": ""}, "ansible_pull_start_delay must be a systemd time span", '""'),
     ({"ansible_pull_credential_parameter": "/spotkit/blog/key"}, "ansible_pull_credential_parameter must be the name of an SSM",
      '"file:///srv/repo.git"'),
+    ({"ansible_pull_repo_url": "http://example.com/site.git", "ansible_pull_credential_parameter": "/spotkit/blog/token"},
+     "ansible_pull_repo_url an https:// or SSH URL", '"http://example.com/site.git"'),
     ({"ansible_pull_repo_url": "https://example.com/site.git", "ansible_pull_credential_parameter": "deploy-key"},
      "ansible_pull_credential_parameter must be the name of an SSM", '"deploy-key"'),
     ({"ansible_pull_allowed_signers": ["a@b ssh-ed25519 AAAA\nc@d ssh-ed25519 BBBB"]},
