@@ -128,7 +128,7 @@ plan:
       elements: str
     instance_parameters:
       description:
-        - The SSM parameters the stack's instances read, the only ones the instance role may read (and decrypt):
+        - The SSM parameters the stack's instances read, the only ones the instance role may read and decrypt,
           RV(plan.env_parameter) when a service has an C(env), and C(spot_pull_credential) when set.
       type: list
       elements: str
