@@ -16,6 +16,7 @@ import contextlib
 import http.server
 import json
 import os
+import signal
 import ssl
 import subprocess
 import sys
@@ -233,3 +234,23 @@ def test_a_parameter_that_holds_no_token_fails_the_run_naming_it(instance, aws, 
     assert run.returncode != 0
     assert message in run.stdout
     assert "b3Blbn" not in run.stdout
+
+
+def test_a_run_stopped_while_it_waits_for_the_lock_leaves_the_running_runs_credential(instance):
+    # The lock is held (as by a run that is reading the project); that run's credential is in place.
+    run_dir = instance["root"] / "run"
+    run_dir.mkdir(exist_ok=True)
+    (run_dir / "pull-credential").write_text("the holder's\n")
+    with subprocess.Popen(["flock", str(instance["root"] / "pull.lock"), "sleep", "60"]) as holder:
+        try:
+            # Its own process group, which is stopped as a whole, as systemd stops a unit's processes.
+            with subprocess.Popen([str(instance["script"])], env=instance["env"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, start_new_session=True) as waiting:
+                with pytest.raises(subprocess.TimeoutExpired):
+                    waiting.wait(timeout=2)
+                os.killpg(waiting.pid, signal.SIGTERM)
+                waiting.wait(timeout=30)
+            assert (run_dir / "pull-credential").read_text() == "the holder's\n"
+        finally:
+            holder.kill()
+    (run_dir / "pull-credential").unlink()
