@@ -11,6 +11,8 @@ field) and the bad value; an env value is never repeated, as it may be a secret.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import functools
 import ipaddress
@@ -74,6 +76,16 @@ def log_group(stack, name):
 def env_parameter(stack):
     """The SSM SecureString holding the services' env, {service: {VAR: value}}."""
     return "/spotkit/%s/env" % stack
+
+
+def instance_parameters(stack, variables):
+    """The SSM parameters the stack's instances read, and the only ones their policy lets them read:
+    the services' env (when a service has env) and a private project's credential."""
+    services = variables.get("spot_services") or []
+    parameters = [env_parameter(stack)] if any(isinstance(service, dict) and service.get("env") for service in services) else []
+    if variables.get("spot_pull_credential"):
+        parameters.append(variables["spot_pull_credential"])
+    return parameters
 
 
 # Alerting (docs/operations.md#alerts). Route 53 publishes the metrics of its health checks in
@@ -510,7 +522,8 @@ INSTANCE_ROLES = ("system", "docker", "container_service", "eip", "cloudwatch_ag
 SET_BY_PULL = frozenset((
     "container_service_services", "container_service_env", "eip_stack", "eip_region", "eip_endpoint_url",
     "cloudwatch_agent_stack", "cloudwatch_agent_services", "cloudwatch_agent_region", "cloudwatch_agent_extra_logs",
-    "ansible_pull_repo_url", "ansible_pull_version", "ansible_pull_executable",
+    "ansible_pull_repo_url", "ansible_pull_version", "ansible_pull_executable", "ansible_pull_credential_parameter",
+    "ansible_pull_allowed_signers",
 ))
 # Git URLs the instance may pull from: https://, ssh://, scp-style (user@host:path), file:/// (a
 # repository on the instance itself, as the sandbox mounts one). None may carry a credential.
@@ -526,6 +539,18 @@ CREDENTIAL_IN_URL_PATTERN = re.compile(r"^(?:[a-z+]+://[^/@\s]*:[^/@\s]*@|https?
 GIT_REF_PATTERN = re.compile(r"^(?![-/.])[A-Za-z0-9._/-]{1,255}(?<![/.])$")
 POLICY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[A-Za-z0-9+=,.@_/-]{1,512}$")
 SSM_NAME_PATTERN = re.compile(r"^/[A-Za-z0-9_./-]{1,1010}$")
+# spot_pull_verify: lines of an SSH allowed signers file (ssh-keygen(1), ALLOWED SIGNERS), which git's
+# gpg.ssh.allowedSignersFile takes: principals, options, key type, base64 key, comment.
+SIGNER_KEY_TYPES = frozenset((
+    "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
+))
+# What a key type looks like, known or not: the field after the principals is options otherwise.
+SIGNER_KEY_TYPE_PATTERN = re.compile(r"^(?:ssh|ecdsa|sk)-")
+SIGNER_PRINCIPALS_PATTERN = re.compile(r"^[^#\s\"][^\s\"]*$")
+SIGNER_OPTION_PATTERN = re.compile(r'^(?:cert-authority|(?:namespaces|valid-after|valid-before)="[^"\s]+")$')
+# Options are separated by commas outside quotes: namespaces="git,file" is one option.
+SIGNER_OPTIONS_SPLIT = re.compile(r'(?:[^,"]|"[^"]*")+')
 EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 
 
@@ -644,9 +669,9 @@ def check_pull_source(repo, version):
         raise ValueError("spot_pull_version must be a branch, tag or commit of spot_pull_repo; got %r" % (version,))
 
 
-def check_pull_credential(stack, parameter):
+def check_pull_credential(stack, parameter, repo=None):
     """The SSM SecureString with a private project's deploy key or token: the stack's own, so that the
-    instance role may read it."""
+    instance role may read it, and for a project reached over the network."""
     prefix = "/spotkit/%s/" % stack
     if parameter in (None, ""):
         return ""
@@ -654,7 +679,73 @@ def check_pull_credential(stack, parameter):
             or not SSM_NAME_PATTERN.match(parameter)):
         raise ValueError("spot_pull_credential must be the name of an SSM parameter under %s (the stack's own, which "
                          "its instances may read); got %r" % (prefix, parameter))
+    if isinstance(repo, str) and repo.startswith("file:"):
+        raise ValueError("spot_pull_credential is for a project reached over https:// or SSH; spot_pull_repo %r is on the "
+                         "instance itself and needs none" % (repo,))
     return parameter
+
+
+def _signer_key_error(key_type, key):
+    """Why key is not a whole public key of key_type in base64, or None.
+
+    The key is SSH's wire format: length-prefixed strings, the first one its type (RFC 4253, 6.6).
+    """
+    try:
+        blob = base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError):
+        return "the key is not base64"
+    strings = []
+    while len(blob) >= 4:
+        length = int.from_bytes(blob[:4], "big")
+        strings.append(blob[4:4 + length])
+        blob = blob[4 + length:]
+        if len(strings[-1]) != length:
+            break
+    if blob or len(strings) < 2 or strings[0] != key_type.encode() or (key_type == "ssh-ed25519" and len(strings[1]) != 32):
+        return "the key is not a whole %s key" % key_type
+    return None
+
+
+def _signer_error(line):
+    """Why line is not a line of an SSH allowed signers file, or None."""
+    if line.strip().startswith("-----BEGIN"):
+        return "an OpenPGP key; the instance checks SSH signatures, against allowed signers lines"
+    fields = line.split()
+    if len(fields) < 3 or not SIGNER_PRINCIPALS_PATTERN.match(fields[0]):
+        return "a line is: principals (e.g. an e-mail address), options, key type, key"
+    options = []
+    if not SIGNER_KEY_TYPE_PATTERN.match(fields[1]):
+        options = SIGNER_OPTIONS_SPLIT.findall(fields[1])
+        fields = fields[:1] + fields[2:]
+    bad = [option for option in options if not SIGNER_OPTION_PATTERN.match(option)]
+    if bad:
+        return "unknown option %s (options: cert-authority, namespaces=\"git\", valid-after=\"...\", valid-before=\"...\")" % bad[0]
+    namespaces = [option for option in options if option.startswith("namespaces=")]
+    if namespaces and "git" not in namespaces[0][len('namespaces="'):-1].split(","):
+        return "its namespaces do not include git, the namespace of commit signatures"
+    if len(fields) < 3 or fields[1] not in SIGNER_KEY_TYPES:
+        return "the key type must be one of %s" % ", ".join(sorted(SIGNER_KEY_TYPES))
+    return _signer_key_error(fields[1], fields[2])
+
+
+def check_pull_verify(value):
+    """spot_pull_verify: the SSH allowed signers whose signature a commit needs to be applied; none means no check.
+
+    Returns the lines, stripped. They are public keys: the error messages repeat them.
+    """
+    if value in (None, "", []):
+        return []
+    if not isinstance(value, list):
+        raise ValueError("spot_pull_verify must be a list of SSH allowed signers lines, such as "
+                         "'you@example.com namespaces=\"git\" ssh-ed25519 AAAA...'; got %r" % (value,))
+    lines = []
+    for index, line in enumerate(value):
+        reason = _signer_error(line) if isinstance(line, str) and _single_line(line) else "it is not a single line"
+        if reason:
+            raise ValueError("spot_pull_verify[%d] must be a line of an SSH allowed signers file (ssh-keygen(1)); got %r (%s)"
+                             % (index, line, reason))
+        lines.append(line.strip())
+    return lines
 
 
 def check_emails(value):
@@ -770,7 +861,7 @@ def alerting(checked):
 # has already checked their types.
 PLAN_VARIABLES = (
     "spot_state", "spot_region", "spot_services", "spot_instance_types", "spot_image_id", "spot_domain", "spot_hosted_zone",
-    "spot_ssh_cidrs", "spot_instance_vars", "spot_pull_repo", "spot_pull_version", "spot_pull_credential",
+    "spot_ssh_cidrs", "spot_instance_vars", "spot_pull_repo", "spot_pull_version", "spot_pull_credential", "spot_pull_verify",
     "spot_endpoint_url", "spot_instance_endpoint_url", "spot_endpoint_access_key", "spot_endpoint_secret_key",
     "spot_alarm_email", "spot_instance_policy_arns", "spot_root_volume_size",
     "spot_alarm_webhooks", "spot_alarm_health_check_path", "spot_alarm_health_check_match",
@@ -835,6 +926,9 @@ def settings(stack, variables):
     # The parameter's name only: the instance reads the credential itself, at pull time.
     if variables.get("spot_pull_credential"):
         document["spot_pull_credential"] = variables["spot_pull_credential"]
+    # Public keys: the instance checks the commits it applies against them.
+    if variables.get("spot_pull_verify"):
+        document["spot_pull_verify"] = check_pull_verify(variables["spot_pull_verify"])
     return document
 
 
@@ -853,7 +947,8 @@ def _checks(stack, variables, instance_variables):
         "root_volume": lambda: "spot_root_volume_size" not in variables or check_root_volume_size(get("spot_root_volume_size")),
         # Only what an instance runs needs a project; a stack that goes needs none.
         "pull": lambda: get("spot_state", "present") == "absent" or check_pull_source(get("spot_pull_repo"), get("spot_pull_version")),
-        "pull_credential": lambda: check_pull_credential(stack, get("spot_pull_credential")),
+        "pull_credential": lambda: check_pull_credential(stack, get("spot_pull_credential"), get("spot_pull_repo")),
+        "pull_verify": lambda: check_pull_verify(get("spot_pull_verify")),
         "policy_arns": lambda: check_policy_arns(get("spot_instance_policy_arns", [])),
         "credentials": lambda: check_endpoint_credentials(
             get("spot_endpoint_url"), get("spot_endpoint_access_key"), get("spot_endpoint_secret_key")),
@@ -901,6 +996,7 @@ def plan_stack(stack, variables, instance_variables_allowed):
         "log_groups": log_groups(stack, services),
         "env_parameter": env_parameter(stack),
         "env_services": [service["name"] for service in services if service.get("env")],
+        "instance_parameters": instance_parameters(stack, variables),
         "metrics_namespace": metrics_namespace(stack),
         "alarm_emails": checked["alarm_email"],
         "alerting": alerting(checked),

@@ -132,6 +132,13 @@ plan:
       description: Names of the services that have an C(env).
       type: list
       elements: str
+    instance_parameters:
+      description:
+        - The SSM parameters the stack's instances read, the only ones the instance role may read and decrypt,
+          RV(plan.env_parameter) when a service has an C(env), and C(spot_pull_credential) when set.
+      type: list
+      elements: str
+      sample: [/spotkit/blog/env, /spotkit/blog/deploy-key]
     metrics_namespace:
       description: CloudWatch namespace of the stack's metrics, the stack's own.
       type: str

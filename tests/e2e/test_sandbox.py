@@ -28,6 +28,7 @@ from sandbox_e2e import (
 )
 
 PAGE = REPO / "examples" / "project" / "blog" / "site" / "index.html"
+REQUIREMENTS = REPO / "roles" / "spot_instance" / "files" / "instance-requirements.txt"
 MARKER = "<!-- published by git push in the end-to-end test -->"
 
 
@@ -65,6 +66,14 @@ def test_the_instance_runs_the_project_with_this_checkouts_collection(emulator):
     first_boot = yaml.safe_load(base64.b64decode(user_data))
     script = next(item["content"] for item in first_boot["write_files"] if item["path"] == "/usr/local/sbin/spotkit-pull")
     assert instance_exec(instance, "cat", "/usr/local/sbin/spotkit-pull").stdout == script
+
+
+def test_the_instances_virtualenv_holds_exactly_the_hashed_requirements():
+    # The first boot installed it with --require-hashes from the wheels the sandbox serves.
+    (instance,) = instance_ids()
+    pinned = {line.split(" ")[0].lower() for line in REQUIREMENTS.read_text().splitlines() if "==" in line and not line.startswith("#")}
+    frozen = instance_exec(instance, "/opt/spotkit/venv/bin/pip", "freeze", "--all").stdout.lower().split()
+    assert {line for line in frozen if not line.startswith(("pip==", "setuptools=="))} == pinned
 
 
 def test_second_run_changes_nothing():

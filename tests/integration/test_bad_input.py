@@ -15,7 +15,8 @@ import pytest
 from stacks import IMAGES, REGION
 
 ARGUMENT_SPEC = "Validating arguments against arg spec 'main' - Provision one stack on AWS, or remove it"
-PREFLIGHT = {ARGUMENT_SPEC, "Check the stack's variables against the stack API", "Check that the user-data fits in EC2's 16 KB"}
+PREFLIGHT = {ARGUMENT_SPEC, "Check the stack's variables against the stack API", "Check that the user-data fits in EC2's 16 KB",
+             "Check that the instance's ansible-core is the version the hashed requirements pin"}
 LOOKUP = {"Check that the image parameter exists", "Check that the image exists and matches the instance types",
           "Check that the hosted zone exists"}
 
@@ -97,6 +98,13 @@ CASES = {
                  PREFLIGHT),
     "pull credentials": ("pull-secret", {"spot_pull_repo": "https://deploy:tok3n@example.com/site.git"},
                          ["spot_pull_repo must not hold credentials"], PREFLIGHT),
+    "pull credential of a local project": (
+        "pull-local-key", {"spot_pull_repo": "file:///srv/site.git", "spot_pull_credential": "/spotkit/pull-local-key/key"},
+        ["spot_pull_credential is for a project reached over https:// or SSH"], PREFLIGHT),
+    "allowed signer": ("pull-signer", {"spot_pull_verify": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5"]},
+                       ["spot_pull_verify[0]", "'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5'"], PREFLIGHT),
+    "ansible-core version": ("core-version", {"spot_ansible_core_version": "2.18.0"},
+                             ["spot_ansible_core_version must be", "got \"2.18.0\""], PREFLIGHT),
     "instance vars interpreter": ("vars-interp", {"spot_instance_vars": {"ansible_python_interpreter": "/usr/bin/python3"}},
                                   ["spot_instance_vars", "'ansible_python_interpreter'"], PREFLIGHT),
     "policy arn": ("policy-arn", {"spot_instance_policy_arns": ["AmazonS3ReadOnlyAccess"]},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import re
 
 import boto3
@@ -86,6 +87,14 @@ def test_the_first_pull_left_the_first_boots_pull_script_as_it_was(host):
     first = re.search(r"TASK \[spotkit\.ec2\.ansible_pull : Install the pull script\][^\n]*\n(\w+): \[localhost\]", log)
     assert first is not None, log[-3000:]
     assert first.group(1) == "ok"
+
+
+def test_the_virtualenv_holds_exactly_the_hashed_requirements(host):
+    # As the first boot installs it (the image's build): pip --require-hashes from the role's file.
+    requirements = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"], "roles/spot_instance/files/instance-requirements.txt")
+    pinned = {line.split(" ")[0].lower() for line in requirements.read_text().splitlines() if "==" in line and not line.startswith("#")}
+    frozen = host.check_output("/opt/spotkit/venv/bin/pip freeze --all").lower().split()
+    assert {line for line in frozen if not line.startswith(("pip==", "setuptools=="))} == pinned
 
 
 def test_periodic_pull_is_armed(host):

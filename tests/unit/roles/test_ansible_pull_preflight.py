@@ -17,6 +17,16 @@ CASES = [
     ({"ansible_pull_interval": "every hour"}, "ansible_pull_interval must be a systemd time span", '"every hour"'),
     ({"ansible_pull_randomized_delay": "5 mins!"}, "ansible_pull_randomized_delay must be a systemd time span", '"5 mins!"'),
     ({"ansible_pull_start_delay": ""}, "ansible_pull_start_delay must be a systemd time span", '""'),
+    ({"ansible_pull_credential_parameter": "/spotkit/blog/key"}, "ansible_pull_credential_parameter must be the name of an SSM",
+     '"file:///srv/repo.git"'),
+    ({"ansible_pull_repo_url": "http://example.com/site.git", "ansible_pull_credential_parameter": "/spotkit/blog/token"},
+     "ansible_pull_repo_url an https:// or SSH URL", '"http://example.com/site.git"'),
+    ({"ansible_pull_repo_url": "https://example.com/site.git", "ansible_pull_credential_parameter": "deploy-key"},
+     "ansible_pull_credential_parameter must be the name of an SSM", '"deploy-key"'),
+    ({"ansible_pull_allowed_signers": ["a@b ssh-ed25519 AAAA\nc@d ssh-ed25519 BBBB"]},
+     "ansible_pull_allowed_signers must be a list of single lines", "a@b ssh-ed25519 AAAA"),
+    ({"ansible_pull_known_hosts": ["github.com ssh-ed25519 AAAA\r"]}, "ansible_pull_known_hosts must be a list of single lines",
+     "github.com"),
 ]
 
 
@@ -30,7 +40,7 @@ def run_role(tmp_path, variables):
                         cwd=tmp_path, env=env, timeout=120)
 
 
-@pytest.mark.parametrize(("override", "message", "value"), CASES, ids=[next(iter(c[0])) for c in CASES])
+@pytest.mark.parametrize(("override", "message", "value"), CASES, ids=[next(reversed(c[0])) for c in CASES])
 def test_bad_input_fails_in_preflight_naming_variable_and_value(tmp_path, override, message, value):
     run = run_role(tmp_path, dict(GOOD, **override))
     assert run.rc != 0

@@ -461,6 +461,56 @@ def test_pull_credentials_are_the_stacks_own_parameters(parameter, ok):
             stack_api.check_pull_credential("blog", parameter)
 
 
+def test_a_credential_is_for_a_project_reached_over_the_network():
+    for repo in ("https://github.com/you/site.git", "git@github.com:you/site.git", "ssh://git@example.com/site.git"):
+        assert stack_api.check_pull_credential("blog", "/spotkit/blog/key", repo) == "/spotkit/blog/key"
+    assert stack_api.check_pull_credential("blog", "", "file:///srv/spotkit/project.git") == ""
+    with pytest.raises(ValueError, match="spot_pull_credential is for a project reached over https:// or SSH"):
+        stack_api.check_pull_credential("blog", "/spotkit/blog/key", "file:///srv/spotkit/project.git")
+
+
+ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPAskU3dVtXfNKW/Yenf6lJI7IOSQO1jXYZblPQtFuwt"
+ECDSA = ("ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBNdg3SSqvL8JiodqiR+GDOHlzuT85zCLOpmhifi4Gi"
+         "rbb1bweqq2G0TTNr/dvaNnBXj6pipoqDWe16x49J6XVMY=")
+
+
+@pytest.mark.parametrize("value,expected", [
+    ([], []), (None, []), ("", []),
+    (["you@example.com " + ED25519], ["you@example.com " + ED25519]),
+    ([" you@example.com " + ED25519 + " laptop "], ["you@example.com " + ED25519 + " laptop"]),
+    (['you@example.com namespaces="git" ' + ED25519, "*@example.com " + ECDSA],
+     ['you@example.com namespaces="git" ' + ED25519, "*@example.com " + ECDSA]),
+    (['ci,you@example.com cert-authority,namespaces="git,file",valid-after="20260101" ' + ED25519],
+     ['ci,you@example.com cert-authority,namespaces="git,file",valid-after="20260101" ' + ED25519]),
+])
+def test_pull_verify_takes_allowed_signers_lines(value, expected):
+    assert stack_api.check_pull_verify(value) == expected
+
+
+@pytest.mark.parametrize("value,reason", [
+    ("you@example.com " + ED25519, "must be a list of SSH allowed signers lines"),
+    ({"you": ED25519}, "must be a list of SSH allowed signers lines"),
+    ([ED25519], "a line is: principals"),
+    (["you@example.com"], "a line is: principals"),
+    (["# you@example.com " + ED25519], "a line is: principals"),
+    (["you@example.com " + ED25519 + "\nother@example.com " + ED25519], "it is not a single line"),
+    ([5], "it is not a single line"),
+    (["you@example.com ssh-dss AAAAB3NzaC1kc3MAAACBAP"], "the key type must be one of"),
+    (['you@example.com namespaces="file" ' + ED25519], "its namespaces do not include git"),
+    (["you@example.com no-touch-required " + ED25519], "unknown option no-touch-required"),
+    (["you@example.com ssh-ed25519 not-base64!"], "the key is not base64"),
+    (["you@example.com ssh-rsa " + ED25519.split()[1]], "the key is not a whole ssh-rsa key"),
+    (["you@example.com " + ED25519[:40]], "the key is not"),
+    (["-----BEGIN PGP PUBLIC KEY BLOCK-----"], "an OpenPGP key"),
+])
+def test_pull_verify_refuses_what_is_no_allowed_signer_naming_the_index_and_reason(value, reason):
+    with pytest.raises(ValueError, match="spot_pull_verify") as error:
+        stack_api.check_pull_verify(value)
+    assert reason in str(error.value)
+    if isinstance(value, list):
+        assert "spot_pull_verify[0]" in str(error.value)
+
+
 @pytest.mark.parametrize("value,addresses", [
     ("", []), (None, []), ([], []), ("ops@example.com", ["ops@example.com"]),
     (["a@example.com", "b.c+alerts@mail.example.org"], ["a@example.com", "b.c+alerts@mail.example.org"]),

@@ -100,6 +100,16 @@ def test_no_env_no_env_parameter_in_the_settings():
     assert result["env_services"] == []
 
 
+@pytest.mark.parametrize("changes, parameters", [
+    ({}, ["/spotkit/shop/env"]),
+    ({"spot_services": [BLOG]}, []),
+    ({"spot_services": [BLOG], "spot_pull_credential": "/spotkit/shop/deploy-key"}, ["/spotkit/shop/deploy-key"]),
+    ({"spot_pull_credential": "/spotkit/shop/deploy-key"}, ["/spotkit/shop/env", "/spotkit/shop/deploy-key"]),
+])
+def test_the_instance_may_read_the_parameters_it_uses_and_no_other(changes, parameters):
+    assert plan(**changes)["instance_parameters"] == parameters
+
+
 def test_the_instance_endpoint_reaches_the_settings_only_when_set():
     assert "spot_endpoint_url" not in plan(spot_endpoint_url="http://127.0.0.1:4566")["settings"]
     result = plan(spot_endpoint_url="http://127.0.0.1:4566", spot_instance_endpoint_url="http://host.test:4566")
@@ -143,6 +153,8 @@ def test_every_broken_rule_is_reported_at_once():
     ("spot_pull_repo", "http://example.com/site.git", "spot_pull_repo must be an https://"),
     ("spot_pull_repo", "https://user:hunter2@example.com/site.git", "spot_pull_repo must not hold credentials"),
     ("spot_pull_credential", "/spotkit/other/key", "spot_pull_credential must be the name of an SSM parameter under /spotkit/shop/"),
+    ("spot_pull_verify", ["ssh-ed25519 AAAA"], "spot_pull_verify[0] must be a line of an SSH allowed signers file"),
+    ("spot_pull_verify", "you@example.com ssh-ed25519 AAAA", "spot_pull_verify must be a list"),
     ("spot_alarm_email", ["ops@example.com", "not an address"], "spot_alarm_email must hold e-mail addresses"),
     ("spot_pull_version", "", "spot_pull_version"),
     ("spot_endpoint_access_key", "key", "spot_endpoint_access_key and spot_endpoint_secret_key go together"),
@@ -203,3 +215,21 @@ def test_the_pull_credential_and_alarm_addresses_reach_the_plan():
     assert result["alarm_emails"] == ["ops@example.com"]
     assert plan(spot_alarm_email=["a@example.com", "b@example.org"])["alarm_emails"] == ["a@example.com", "b@example.org"]
     assert plan()["alarm_emails"] == [] and "spot_pull_credential" not in plan()["settings"]
+
+
+SIGNER = "you@example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPAskU3dVtXfNKW/Yenf6lJI7IOSQO1jXYZblPQtFuwt"
+
+
+def test_the_allowed_signers_reach_the_settings_only_when_set():
+    assert plan(spot_pull_verify=[" " + SIGNER + " "])["settings"]["spot_pull_verify"] == [SIGNER]
+    assert "spot_pull_verify" not in plan()["settings"] and "spot_pull_verify" not in plan(spot_pull_verify=[])["settings"]
+
+
+def test_a_project_on_the_instance_itself_takes_no_credential():
+    with pytest.raises(StackError, match="spot_pull_credential is for a project reached over https:// or SSH"):
+        plan(spot_pull_repo="file:///srv/spotkit/project.git", spot_pull_credential="/spotkit/shop/deploy-key")
+
+
+def test_the_pull_credential_and_the_signers_are_set_by_the_play_not_by_instance_vars():
+    assert not {"ansible_pull_credential_parameter", "ansible_pull_allowed_signers"} & ALLOWED
+    assert "ansible_pull_known_hosts" in ALLOWED

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
 TEMPLATE = Path(__file__).resolve().parents[4] / "roles" / "spot_instance" / "templates" / "instance_policy.json.j2"
 VARIABLES = {"__stack": "blog", "__region": "eu-west-1", "__account": "123456789012", "__partition": "aws",
              "__allocation_id": "eipalloc-0abc", "__namespace": "spotkit", "__tag_key": "spotkit:stack",
-             "__topic": "spotkit-blog-eu-west-1"}
+             "__topic": "spotkit-blog-eu-west-1", "__parameters": ["/spotkit/blog/env", "/spotkit/blog/deploy-key"]}
+PARAMETER_ARNS = ["arn:aws:ssm:eu-west-1:123456789012:parameter/spotkit/blog/env",
+                  "arn:aws:ssm:eu-west-1:123456789012:parameter/spotkit/blog/deploy-key"]
 # Actions that only read, or that AWS cannot scope to a resource.
 READ_ONLY = {"ec2:DescribeAddresses", "ec2:DescribeInstances"}
 
@@ -35,8 +38,11 @@ def test_every_statement_is_scoped_to_the_stack():
     ]
     assert by_sid["AssociateStackAddress"]["Resource"] == ["arn:aws:ec2:eu-west-1:123456789012:elastic-ip/eipalloc-0abc"]
     assert by_sid["AssociateWithStackInstances"]["Condition"] == {"StringEquals": {"aws:ResourceTag/spotkit:stack": "blog"}}
-    assert by_sid["ReadStackParameters"]["Resource"] == ["arn:aws:ssm:eu-west-1:123456789012:parameter/spotkit/blog/*"]
-    assert by_sid["DecryptStackParameters"]["Condition"] == {"StringEquals": {"kms:ViaService": "ssm.eu-west-1.amazonaws.com"}}
+    # The parameters the instance reads, by name: no other parameter of the stack, nor of the account.
+    assert by_sid["ReadStackParameters"]["Resource"] == PARAMETER_ARNS
+    # Whatever key encrypts them (a customer managed key's policy may defer to IAM), only through SSM and only these.
+    assert by_sid["DecryptStackParameters"]["Condition"] == {"StringEquals": {
+        "kms:ViaService": "ssm.eu-west-1.amazonaws.com", "kms:EncryptionContext:PARAMETER_ARN": PARAMETER_ARNS}}
     assert by_sid["StackMetrics"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "spotkit"}}
     # The interruption watcher publishes what the instance is told to the stack's own topic.
     assert by_sid["PublishToStackTopic"]["Action"] == ["sns:Publish"]
@@ -67,4 +73,20 @@ def test_partition_region_and_namespace():
     by_sid = statements(policy(__region="cn-north-1", __partition="aws-cn", __namespace="custom"))
     assert by_sid["StackLogs"]["Resource"][0].startswith("arn:aws-cn:logs:cn-north-1:")
     assert by_sid["StackMetrics"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "custom"}}
-    assert by_sid["DecryptStackParameters"]["Condition"] == {"StringEquals": {"kms:ViaService": "ssm.cn-north-1.amazonaws.com"}}
+    assert by_sid["DecryptStackParameters"]["Condition"]["StringEquals"]["kms:ViaService"] == "ssm.cn-north-1.amazonaws.com"
+    assert by_sid["ReadStackParameters"]["Resource"][0] == "arn:aws-cn:ssm:cn-north-1:123456789012:parameter/spotkit/blog/env"
+
+
+@pytest.mark.parametrize("parameters", [["/spotkit/blog/env"], ["/spotkit/blog/deploy-key"]])
+def test_one_parameter_read_and_decrypted(parameters):
+    by_sid = statements(policy(__parameters=parameters))
+    arns = ["arn:aws:ssm:eu-west-1:123456789012:parameter" + parameters[0]]
+    assert by_sid["ReadStackParameters"]["Resource"] == arns
+    assert by_sid["DecryptStackParameters"]["Condition"]["StringEquals"]["kms:EncryptionContext:PARAMETER_ARN"] == arns
+
+
+def test_no_parameter_no_ssm_nor_kms():
+    document = policy(__parameters=[])
+    assert {"ReadStackParameters", "DecryptStackParameters"}.isdisjoint(statements(document))
+    actions = {action for statement in document["Statement"] for action in statement["Action"]}
+    assert not {action for action in actions if action.startswith(("ssm:", "kms:"))}
