@@ -13,35 +13,16 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from harness.role_variables import render_role_variable
 
 ROLE = Path(__file__).resolve().parents[4] / "roles" / "cloudwatch_agent"
 CHECKER = ROLE / "files" / "cloudwatch-agent-config-check.py"
 GLOBAL = "https://s3.amazonaws.com/amazoncloudwatch-agent"
 
 
-def _load(path):
-    return yaml.safe_load((ROLE / path).read_text())
-
-
-def _trusted(value):
-    """Role files are trusted templates when Ansible loads them; plain YAML loading drops that."""
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {key: _trusted(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_trusted(item) for item in value]
-    return value
-
-
 def render(name, distribution="Debian", architecture="x86_64", **overrides):
-    variables = {**_load("defaults/main.yml"), **_load("vars/main.yml"), **overrides,
-                 "ansible_facts": {"distribution": distribution, "architecture": architecture}}
-    variables = _trusted(variables)
-    return Templar(loader=DataLoader(), variables=variables).template(variables[name])
+    return render_role_variable("cloudwatch_agent", name, {
+        **overrides, "ansible_facts": {"distribution": distribution, "architecture": architecture}})
 
 
 @pytest.mark.parametrize("distribution, architecture, path", [

@@ -7,34 +7,15 @@ The molecule scenario runs in containers, where the role skips the swap file: th
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
 import pytest
-import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
-
-ROLE = Path(__file__).resolve().parents[4] / "roles" / "system"
-
-
-def _load(path):
-    return yaml.safe_load((ROLE / path).read_text())
-
-
-def _trusted(value):
-    """Role files are trusted templates when Ansible loads them; plain YAML loading drops that."""
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {key: _trusted(item) for key, item in value.items()}
-    return value
+from harness.role_variables import render_role_variable
 
 
 def render(name, memtotal_kib=443_000, **overrides):
     meminfo = "MemTotal:       %d kB\nMemFree:          100000 kB\nSwapTotal:             0 kB\n" % memtotal_kib
-    variables = _trusted({**_load("defaults/main.yml"), **_load("vars/main.yml"), **overrides})
-    variables["__system_meminfo"] = {"content": base64.b64encode(meminfo.encode()).decode()}
-    return Templar(loader=DataLoader(), variables=variables).template(variables[name])
+    meminfo_slurped = {"content": base64.b64encode(meminfo.encode()).decode()}
+    return render_role_variable("system", name, {**overrides, "__system_meminfo": meminfo_slurped})
 
 
 # MemTotal as Linux reports it (a little under the instance's memory) -> MiB of the swap file.
