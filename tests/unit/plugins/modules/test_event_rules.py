@@ -5,11 +5,8 @@ from __future__ import annotations
 import copy
 import json
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.spotkit.ec2.plugins.modules import event_rules as module_under_test
 
 ARN = "arn:aws:events:eu-west-1:123456789012:rule/spotkit-blog-launch"
@@ -28,12 +25,8 @@ class FakeModule:
 
 
 @pytest.fixture
-def events():
-    client = boto3.client("events", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
-    stubber = Stubber(client)
-    stubber.activate()
-    yield RetryingBotoClientWrapper(client, AWSRetry.jittered_backoff(retries=1)), stubber
-    stubber.assert_no_pending_responses()
+def events(stub):
+    return stub("events")
 
 
 def described(stubber, description="launches", template=TARGET["input_template"], tags=None):

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.spotkit.ec2.plugins.modules import spot_autoscaling_group as module_under_test
 
 PARAMS = {
@@ -69,19 +66,9 @@ class FakeModule:
 
 
 @pytest.fixture
-def clients():
+def clients(stub):
     """Stubbed autoscaling and ec2 clients: every call must be announced, and all must be made."""
-    made = {}
-    stubbers = []
-    for service in ("autoscaling", "ec2"):
-        client = boto3.client(service, region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
-        stubber = Stubber(client)
-        stubber.activate()
-        stubbers.append(stubber)
-        made[service] = (RetryingBotoClientWrapper(client, AWSRetry.jittered_backoff(retries=1)), stubber)
-    yield made
-    for stubber in stubbers:
-        stubber.assert_no_pending_responses()
+    return {service: stub(service) for service in ("autoscaling", "ec2")}
 
 
 def test_a_matching_group_compares_equal_despite_aws_order_and_extra_fields():

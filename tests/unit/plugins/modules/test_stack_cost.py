@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import datetime
 
-import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.spotkit.ec2.plugins.modules import stack_cost
 
 NOW = datetime.datetime(2026, 11, 30, 12, 0, tzinfo=datetime.timezone.utc)
 
 
 @pytest.fixture
-def ec2():
-    client = boto3.client("ec2", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
-    stubber = Stubber(client)
-    stubber.activate()
-    yield RetryingBotoClientWrapper(client, AWSRetry.jittered_backoff(retries=1)), stubber
-    stubber.assert_no_pending_responses()
+def ec2(stub):
+    return stub("ec2")
 
 
 def test_the_spot_prices_in_effect_now_for_linux(ec2):

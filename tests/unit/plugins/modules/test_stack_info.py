@@ -5,30 +5,10 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.spotkit.ec2.plugins.module_utils._stack import canonical_rules
 from ansible_collections.spotkit.ec2.plugins.modules import stack_info
-
-
-@pytest.fixture
-def stub():
-    """stub(service) -> (client wrapped as the module wraps it, stubber); every announced call must be made."""
-    stubbers = []
-
-    def make(service):
-        client = boto3.client(service, region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
-        stubber = Stubber(client)
-        stubber.activate()
-        stubbers.append(stubber)
-        return RetryingBotoClientWrapper(client, AWSRetry.jittered_backoff(retries=1)), stubber
-
-    yield make
-    for stubber in stubbers:
-        stubber.assert_no_pending_responses()
 
 
 def test_caller_gives_account_and_partition(stub):
