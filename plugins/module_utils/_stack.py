@@ -998,7 +998,6 @@ def plan_stack(stack, variables, instance_variables_allowed):
         "env_services": [service["name"] for service in services if service.get("env")],
         "instance_parameters": instance_parameters(stack, variables),
         "metrics_namespace": metrics_namespace(stack),
-        "alarm_emails": checked["alarm_email"],
         "alerting": alerting(checked),
         "policy_arns": checked["policy_arns"],
         "settings": settings(stack, variables),

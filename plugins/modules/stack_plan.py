@@ -147,10 +147,6 @@ plan:
       description: The managed policies of C(spot_instance_policy_arns), sorted.
       type: list
       elements: str
-    alarm_emails:
-      description: The addresses of C(spot_alarm_email), as a list.
-      type: list
-      elements: str
     alerting:
       description:
         - The checked alerting variables, C(emails), C(webhooks), C(thresholds) (by variable name, defaults filled in),

@@ -212,9 +212,9 @@ def test_the_on_instance_roles_variables_are_allowed_in_instance_vars():
 def test_the_pull_credential_and_alarm_addresses_reach_the_plan():
     result = plan(spot_pull_credential="/spotkit/shop/deploy-key", spot_alarm_email="ops@example.com")
     assert result["settings"]["spot_pull_credential"] == "/spotkit/shop/deploy-key"
-    assert result["alarm_emails"] == ["ops@example.com"]
-    assert plan(spot_alarm_email=["a@example.com", "b@example.org"])["alarm_emails"] == ["a@example.com", "b@example.org"]
-    assert plan()["alarm_emails"] == [] and "spot_pull_credential" not in plan()["settings"]
+    assert result["alerting"]["emails"] == ["ops@example.com"]
+    assert plan(spot_alarm_email=["a@example.com", "b@example.org"])["alerting"]["emails"] == ["a@example.com", "b@example.org"]
+    assert plan()["alerting"]["emails"] == [] and "spot_pull_credential" not in plan()["settings"]
 
 
 SIGNER = "you@example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPAskU3dVtXfNKW/Yenf6lJI7IOSQO1jXYZblPQtFuwt"
