@@ -132,7 +132,7 @@ def boot_times(instance_id):
     uptime = float(in_instance(instance_id, "cat", "/proc/uptime").split()[0])
     # status.json counts in seconds since the (shared) kernel booted.
     boot = time.time() - uptime
-    log = in_instance(instance_id, "cat", "/var/log/cloud-init-output.log")
+    log = in_instance(instance_id, "cat", "/var/log/spotkit-pull.log")
     match = re.search(r"^Starting Ansible Pull at (\S+ \S+)$", log, re.MULTILINE)
     handoff = datetime.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").replace(
         tzinfo=datetime.timezone.utc).timestamp() if match else None

@@ -12,6 +12,7 @@ import subprocess
 
 import yaml
 
+from harness.playbook import run_playbook
 from sandbox_e2e import (
     REPO,
     SITE,
@@ -80,7 +81,8 @@ def test_second_run_changes_nothing():
     run = ansible_playbook("site.yml")
     totals = run.result["stats"]
     assert totals, run.stdout[-3000:]
-    assert {host: counts["changed"] for host, counts in totals.items()} == {host: 0 for host in totals}
+    changed = {host: run.changed_tasks(host) for host in totals}
+    assert {host: counts["changed"] for host, counts in totals.items()} == {host: 0 for host in totals}, changed
 
 
 def test_the_timer_leaves_the_revision_the_first_boot_applied_alone():
@@ -130,6 +132,30 @@ def test_drill_replaces_the_instance_which_takes_the_elastic_ip_and_serves(emula
     assert "spotkit-%s-" % STACK in left[0] and "the group launches a replacement" in left[0]
     assert messages.index(left[0]) < messages.index(launched[0])
     assert said(run, "%s: instance %s launched" % (STACK, after)), run.messages()
+
+
+def test_a_first_boot_that_cannot_reach_the_git_remote_tries_again_and_serves_once_it_answers(emulator):
+    (before,) = instance_ids()
+    head = STATE_DIR / "project.git" / "HEAD"
+    # Without HEAD the remote is no git repository: every clone of it fails.
+    head.rename(head.with_name("HEAD.away"))
+    try:
+        run = run_playbook("playbooks/drill.yml")
+    finally:
+        head.with_name("HEAD.away").rename(head)
+
+    (after,) = instance_ids()
+    assert after != before
+    assert run.rc != 0 and "cloud-init failed" in run.explain(), run.explain()
+    # The address stays where it was until the replacement serves: the old instance is gone, so nowhere.
+    assert stack_address(emulator).get("InstanceId") != after
+    wait_for(lambda: instance_exec(after, "test", "-s", "/var/lib/spotkit/pull-applied", check=False).returncode == 0,
+             timeout=400, what="the first boot to succeed once the remote came back")
+    journal = instance_exec(after, "journalctl", "--no-pager", "--unit", "spotkit-first-boot.service").stdout
+    assert "attempt 2, in 30 s" in journal, journal
+    assert instance_exec(after, "cat", "/var/lib/spotkit/first-boot-attempts").stdout.strip() == "2"
+    assert http_get(SITE)[0] == 200
+    assert stack_address(emulator).get("InstanceId") == after
 
 
 def test_a_changed_stack_reaches_a_new_instance_through_an_instance_refresh(emulator):

@@ -5,6 +5,7 @@ quarters of EC2's limit), 14 KB with a private project, signed commits and pinne
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -20,6 +21,7 @@ TARGET_BYTES = 12 * 1024
 # use, and the signers and the host key twice (in the settings and in the script).
 PRIVATE_TARGET_BYTES = 14 * 1024
 SANDBOX_VARS = yaml.safe_load((REPO / "sandbox" / "roles" / "sandbox" / "vars" / "main.yml").read_text())
+FIRST_BOOT_SCRIPT = "/usr/local/sbin/spotkit-first-boot"
 REQUIREMENTS = REPO / "roles" / "spot_instance" / "files" / "instance-requirements.txt"
 INVENTORIES = {"example": "examples/project/inventory", "sandbox": "sandbox/inventory"}
 SIGNER = 'you@example.com namespaces="git" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPAskU3dVtXfNKW/Yenf6lJI7IOSQO1jXYZblPQtFuwt'
@@ -110,33 +112,35 @@ def test_a_private_project_with_signed_commits_stays_under_14_kb(private_user_da
         assert "--verify-commit" in first_pull and "StrictHostKeyChecking=yes" in first_pull
 
 
+def written(cloud_config, path):
+    """The content of the file at path that the user-data writes."""
+    return next(item["content"] for item in cloud_config["write_files"] if item["path"] == path)
+
+
 def test_the_ansible_core_source_decides_packages_and_paths(user_data):
     for (inventory, stack, source), path in user_data.items():
         cloud_config = yaml.safe_load(path.read_text())
-        first_pull = next(item["content"] for item in cloud_config["write_files"] if item["path"] == "/usr/local/sbin/spotkit-pull")
-        commands = [command[0] for command in cloud_config["runcmd"]]
+        first_pull = written(cloud_config, "/usr/local/sbin/spotkit-pull")
+        first_boot = written(cloud_config, FIRST_BOOT_SCRIPT)
+        packages = re.search(r"^for package in (.*); do$", first_boot, re.MULTILINE).group(1).split()
         if source == "pip":
-            assert "python3-venv" in cloud_config["packages"] and "ansible-core" not in cloud_config["packages"]
-            assert "/opt/spotkit/venv/bin/pip" in commands
+            assert "python3-venv" in packages and "ansible-core" not in packages
             assert "/opt/spotkit/venv/bin/ansible-pull" in first_pull
             # pip installs the role's hashed requirements, which the user-data carries, and nothing else.
-            pip = next(command for command in cloud_config["runcmd"] if command[0].endswith("/pip"))
-            assert pip[-4:] == ["--require-hashes", "--only-binary=:all:", "--requirement", "/opt/spotkit/instance-requirements.txt"]
-            requirements = next(item["content"] for item in cloud_config["write_files"]
-                                if item["path"] == "/opt/spotkit/instance-requirements.txt")
-            assert requirements == REQUIREMENTS.read_text()
+            pip = next(line for line in first_boot.splitlines() if "/opt/spotkit/venv/bin/pip install" in line)
+            assert pip.endswith("--require-hashes --only-binary=:all: --requirement /opt/spotkit/instance-requirements.txt || exit 1")
+            assert written(cloud_config, "/opt/spotkit/instance-requirements.txt") == REQUIREMENTS.read_text()
         else:
-            assert {"ansible-core", "python3-boto3"} <= set(cloud_config["packages"]), (inventory, stack)
-            assert not [command for command in commands if "/opt/spotkit/venv" in command]
+            assert {"ansible-core", "python3-boto3"} <= set(packages), (inventory, stack)
+            assert "/opt/spotkit/venv" not in first_boot
             assert "/opt/spotkit/instance-requirements.txt" not in [item["path"] for item in cloud_config["write_files"]]
             assert "/usr/bin/ansible-pull" in first_pull and "/opt/spotkit/venv" not in first_pull
 
 
 def test_the_sandbox_serves_what_its_user_data_installs(user_data):
-    runcmd = yaml.safe_load(user_data[("sandbox", "blog", "pip")].read_text())["runcmd"]
-    pip = next(command for command in runcmd if command[0].endswith("/pip"))
+    first_boot = written(yaml.safe_load(user_data[("sandbox", "blog", "pip")].read_text()), FIRST_BOOT_SCRIPT)
     # The wheels of the role's hashed requirements, from the directory the sandbox mounts.
-    assert pip[2:5] == ["--no-index", "--find-links", "/srv/spotkit/wheels"]
+    assert "/opt/spotkit/venv/bin/pip install --no-index --find-links /srv/spotkit/wheels " in first_boot
     assert SANDBOX_VARS["_sandbox_pip_requirements"].endswith("/roles/spot_instance/files/instance-requirements.txt")
 
 
@@ -144,7 +148,11 @@ def test_the_first_boot_hands_over_to_the_pull_script_which_installs_the_project
     for key, path in user_data.items():
         cloud_config = yaml.safe_load(path.read_text())
         # No collection is named in the user-data: the project's requirements.yml decides them.
-        assert not [command for command in cloud_config["runcmd"] if "ansible-galaxy" in str(command)], key
-        assert cloud_config["runcmd"][-1] == ["/usr/local/sbin/spotkit-pull"], key
-        first_pull = next(item["content"] for item in cloud_config["write_files"] if item["path"] == "/usr/local/sbin/spotkit-pull")
+        assert "ansible-galaxy" not in written(cloud_config, FIRST_BOOT_SCRIPT), key
+        # cloud-init starts the unit that retries; the unit's script ends in the pull script.
+        assert cloud_config["runcmd"] == [["systemctl", "start", "spotkit-first-boot.service"]], key
+        unit = written(cloud_config, "/etc/systemd/system/spotkit-first-boot.service")
+        assert "ExecStart=%s\n" % FIRST_BOOT_SCRIPT in unit and "Restart=on-failure" in unit, key
+        assert written(cloud_config, FIRST_BOOT_SCRIPT).rstrip().endswith("exec /usr/local/sbin/spotkit-pull"), key
+        first_pull = written(cloud_config, "/usr/local/sbin/spotkit-pull")
         assert "collection install --no-deps --force" in first_pull and "/requirements.yml" in first_pull, key
