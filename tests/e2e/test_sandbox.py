@@ -8,6 +8,7 @@ Any sandbox already up on this machine is torn down first.
 from __future__ import annotations
 
 import base64
+import re
 import subprocess
 
 import yaml
@@ -118,6 +119,12 @@ def test_drill_replaces_the_instance_which_takes_the_elastic_ip_and_serves(emula
     (after,) = instance_ids()
     assert after != before
     assert said(run, "%s was taken away; its replacement %s serves again" % (before, after)), run.messages()
+    # What a visitor asking every 0.2 s saw: a termination without notice takes the site down until the replacement serves.
+    (line,) = [message for message in run.messages() if message.startswith("drill termination ")]
+    match = re.fullmatch(r"drill termination %s: down (\d+\.\d) s, failed requests (\d+)/(\d+), serving instance %s" % (STACK, after), line)
+    assert match, line
+    down, failed, requests = float(match.group(1)), int(match.group(2)), int(match.group(3))
+    assert 0 < failed < requests and down >= (failed - 1) * 0.2, line
     assert stack_address(emulator).get("InstanceId") == after
     status, body = http_get(SITE)
     assert status == 200

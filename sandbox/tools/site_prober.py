@@ -1,0 +1,84 @@
+"""The drill's prober: asks a site every --interval seconds until it is told to stop (SIGTERM or SIGINT),
+then writes what it saw as JSON, as a visitor of the site would have seen the drill.
+
+    python site_prober.py --url http://127.0.0.1:8080/ --summary .sandbox/drill-probe.json
+
+A request fails when it does not get HTTP 200 within --timeout seconds. The summary: `requests`,
+`failed`, `down_seconds` (from the first failed request to the first answered one after the last
+failure, or to the stop when none came; 0 when no request failed), `first_failure` and
+`last_failure` (UTC, ISO 8601, or null). Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import signal
+import threading
+import time
+import urllib.error
+import urllib.request
+
+# The site is on this machine: no proxy of the environment has a say.
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def answered(url, timeout):
+    try:
+        with OPENER.open(url, timeout=timeout) as response:
+            response.read()
+            return response.status == 200
+    except (OSError, urllib.error.HTTPError):
+        return False
+
+
+def iso(moment):
+    return None if moment is None else datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).isoformat()
+
+
+class Probe:
+    """Counts requests and failures; `down` runs from the first failure to the first answer after the last one."""
+
+    def __init__(self):
+        self.requests = self.failed = 0
+        self.first_failure = self.last_failure = self.back_up = None
+
+    def record(self, started, ok):
+        self.requests += 1
+        if not ok:
+            self.failed += 1
+            self.first_failure = self.first_failure or started
+            self.last_failure, self.back_up = started, None
+        elif self.last_failure is not None and self.back_up is None:
+            self.back_up = started
+
+    def summary(self, stopped):
+        down = 0.0 if self.first_failure is None else (self.back_up or stopped) - self.first_failure
+        return {"requests": self.requests, "failed": self.failed, "down_seconds": round(down, 1),
+                "first_failure": iso(self.first_failure), "last_failure": iso(self.last_failure)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--summary", required=True, help="file the JSON summary is written to when stopped")
+    parser.add_argument("--interval", type=float, default=0.2)
+    parser.add_argument("--timeout", type=float, default=1.0)
+    args = parser.parse_args()
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    probe = Probe()
+    while not stop.is_set():
+        started = time.time()
+        probe.record(started, answered(args.url, args.timeout))
+        stop.wait(max(0.0, args.interval - (time.time() - started)))
+    with open(args.summary, "w", encoding="utf-8") as stream:
+        json.dump(probe.summary(time.time()), stream)
+        stream.write("\n")
+
+
+if __name__ == "__main__":
+    main()
