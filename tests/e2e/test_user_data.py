@@ -122,7 +122,7 @@ def test_the_ansible_core_source_decides_packages_and_paths(user_data):
         cloud_config = yaml.safe_load(path.read_text())
         first_pull = written(cloud_config, "/usr/local/sbin/spotkit-pull")
         first_boot = written(cloud_config, FIRST_BOOT_SCRIPT)
-        packages = re.search(r"^for package in (.*); do$", first_boot, re.MULTILINE).group(1).split()
+        packages = re.search(r"for package in (.*); do$", first_boot, re.MULTILINE).group(1).split()
         if source == "pip":
             assert "python3-venv" in packages and "ansible-core" not in packages
             assert "/opt/spotkit/venv/bin/ansible-pull" in first_pull
