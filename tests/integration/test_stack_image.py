@@ -162,14 +162,20 @@ def test_a_new_service_image_bakes_again_and_the_oldest_image_goes_with_its_snap
     assert len(stack_snapshots(world)) == 2
 
 
-def test_a_failed_bake_fails_the_run_with_its_reason_and_keeps_the_image(world):
-    world["project"].commit()
+def test_a_new_base_image_bakes_again_and_a_failed_bake_fails_the_run_with_its_reason(world):
+    """The launch template keeps its image when the bake fails."""
+    ec2 = world["ec2"]
+    current = world["stacks"][STACK]["spot_image_id"]
+    other = next(image["ImageId"] for image in ec2.describe_images(Filters=[{"Name": "architecture", "Values": ["arm64"]}])["Images"]
+                 if image["ImageId"] != current and image.get("RootDeviceName"))
+    world["stacks"][STACK]["spot_image_id"] = other
     launched = launched_image(world)
     world["double"].error = "container_service: pull of ghcr.io/you/blog failed"
     try:
         run = world["aws"].playbook("provision", world["stacks"], *FAST)
     finally:
         world["double"].error = ""
+        world["stacks"][STACK]["spot_image_id"] = current
     assert run.rc != 0
     task, message = run.failure(STACK)
     assert task == "Check that the builder baked the stack image", (task, message)
