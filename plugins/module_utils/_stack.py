@@ -25,6 +25,11 @@ import re
 TAG_KEY = "spotkit:stack"
 # On the launch template: the base image it was made from, kept until an update is asked.
 BASE_IMAGE_TAG = "spotkit:base-image"
+# The stack image (docs/aws.md#the-stack-image): what a resource is to the stack, and the tags the builder
+# instance sets on itself when its bake ends (the instance policy allows it these two keys only).
+ROLE_TAG = "spotkit:role"
+BAKE_TAG = "spotkit:bake"
+BAKE_ERROR_TAG = "spotkit:bake-error"
 RESOURCE_PREFIX = "spotkit-"
 METRICS_NAMESPACE = "spotkit"
 # Log groups of the stack that no service may take: the system log and the pull log.
@@ -618,6 +623,49 @@ def check_root_volume_size(value):
     return value
 
 
+# Strings as `-e spot_image_bake=true` passes them, which Ansible takes for booleans too.
+BOOLEAN_STRINGS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+DEFAULT_IMAGE_KEEP = 2
+MAX_IMAGE_KEEP = 100
+# Seconds a builder may take to bake, from its launch to its power-off.
+DEFAULT_BAKE_TIMEOUT = 1800
+BAKE_TIMEOUT_RANGE = (60, 14400)
+
+
+def _whole_number(value):
+    """value as an int when it is a whole number or a string of one (an extra var is a string); else None."""
+    if isinstance(value, str) and re.match(r"^[0-9]+$", value.strip()):
+        return int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def check_image_bake(value):
+    """spot_image_bake: whether provisioning bakes a stack image; unset means no."""
+    if value is None:
+        return False
+    flag = BOOLEAN_STRINGS.get(value.strip().lower()) if isinstance(value, str) else value
+    if not isinstance(flag, bool):
+        raise ValueError("spot_image_bake must be true or false; got %r" % (value,))
+    return flag
+
+
+def check_image_keep(value):
+    """spot_image_keep: how many stack images a stack keeps, the one its launch template uses among them."""
+    number = DEFAULT_IMAGE_KEEP if value is None else _whole_number(value)
+    if number is None or not 1 <= number <= MAX_IMAGE_KEEP:
+        raise ValueError("spot_image_keep must be a whole number of images from 1 to %d; got %r" % (MAX_IMAGE_KEEP, value))
+    return number
+
+
+def check_bake_timeout(value):
+    """spot_image_bake_timeout: seconds a builder may take before provisioning gives up on it."""
+    number = DEFAULT_BAKE_TIMEOUT if value is None else _whole_number(value)
+    lowest, highest = BAKE_TIMEOUT_RANGE
+    if number is None or not lowest <= number <= highest:
+        raise ValueError("spot_image_bake_timeout must be a whole number of seconds from %d to %d; got %r" % (lowest, highest, value))
+    return number
+
+
 def check_instance_vars(instance_vars, allowed):
     """spot_instance_vars may set only the on-instance roles' public variables (allowed), nothing that the
     instance's play sets from the stack's settings, overrides the interpreter or the connection, or is internal."""
@@ -865,6 +913,7 @@ PLAN_VARIABLES = (
     "spot_endpoint_url", "spot_instance_endpoint_url", "spot_endpoint_access_key", "spot_endpoint_secret_key",
     "spot_alarm_email", "spot_instance_policy_arns", "spot_root_volume_size",
     "spot_alarm_webhooks", "spot_alarm_health_check_path", "spot_alarm_health_check_match",
+    "spot_image_bake", "spot_image_keep", "spot_image_bake_timeout",
 ) + tuple(ALARM_THRESHOLDS)
 
 
@@ -950,6 +999,9 @@ def _checks(stack, variables, instance_variables):
         "pull_credential": lambda: check_pull_credential(stack, get("spot_pull_credential"), get("spot_pull_repo")),
         "pull_verify": lambda: check_pull_verify(get("spot_pull_verify")),
         "policy_arns": lambda: check_policy_arns(get("spot_instance_policy_arns", [])),
+        "image_bake": lambda: check_image_bake(get("spot_image_bake")),
+        "image_keep": lambda: check_image_keep(get("spot_image_keep")),
+        "bake_timeout": lambda: check_bake_timeout(get("spot_image_bake_timeout")),
         "credentials": lambda: check_endpoint_credentials(
             get("spot_endpoint_url"), get("spot_endpoint_access_key"), get("spot_endpoint_secret_key")),
     }
@@ -1001,4 +1053,7 @@ def plan_stack(stack, variables, instance_variables_allowed):
         "alerting": alerting(checked),
         "policy_arns": checked["policy_arns"],
         "settings": settings(stack, variables),
+        "image": {"bake": checked["image_bake"], "keep": checked["image_keep"], "bake_timeout": checked["bake_timeout"],
+                  "role_tag": ROLE_TAG, "bake_tag": BAKE_TAG, "bake_error_tag": BAKE_ERROR_TAG,
+                  "builder_name": "%s%s-builder" % (RESOURCE_PREFIX, stack)},
     }

@@ -69,6 +69,10 @@ options:
     description: Also report the stack's alerting resources (RV(alerting)), in its region and in us-east-1.
     type: bool
     default: false
+  images:
+    description: Also report the stack's images (RV(images)), its builder instances (RV(builders)) and snapshots (RV(snapshots)).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -136,6 +140,58 @@ image:
     root_volume_size:
       description: Size of the root volume in GiB.
       type: int
+images:
+  description:
+    - With O(images), the stack's own images (tags C(spotkit:stack=<stack>), C(spotkit:role=image)), newest first.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    image_id:
+      description: The AMI id.
+      type: str
+    name:
+      description: The image's name.
+      type: str
+    creation_date:
+      description: When it was made, ISO 8601 in UTC.
+      type: str
+    state:
+      description: V(available), V(pending), V(failed), ...
+      type: str
+    tags:
+      description: Its tags.
+      type: dict
+    snapshot_ids:
+      description: The EBS snapshots of its block devices.
+      type: list
+      elements: str
+    root_device_name:
+      description: As in RV(image).
+      type: str
+    root_volume_size:
+      description: As in RV(image).
+      type: int
+builders:
+  description: With O(images), the stack's builder instances (tag C(spotkit:role=builder)) that are not terminated.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    instance_id:
+      description: The instance id.
+      type: str
+    state:
+      description: Its state, V(pending), V(running), V(stopping), V(stopped) or V(shutting-down).
+      type: str
+    tags:
+      description: Its tags.
+      type: dict
+snapshots:
+  description: With O(images), the ids of the account's snapshots tagged C(spotkit:stack=<stack>).
+  returned: always
+  type: list
+  elements: str
 hosted_zone:
   description:
     - The public hosted zone (C(id) without its C(/hostedzone/) prefix, C(name)); empty when there is none, or
@@ -245,9 +301,11 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.spotkit.ec2.plugins.module_utils._alerts import PULL_FAILURE_FILTER, alarm_names, topic_regions
+from ansible_collections.spotkit.ec2.plugins.module_utils._image import BUILDER_ROLE, IMAGE_ROLE
 from ansible_collections.spotkit.ec2.plugins.module_utils._stack import (
     EVENT_RULE_KINDS,
     PULL_LOG,
+    ROLE_TAG,
     TAG_KEY as TAG,
     canonical_rules,
     event_rule_name,
@@ -310,6 +368,41 @@ def addresses(ec2, stack):
 
 def tags_of(items):
     return {tag["Key"]: tag["Value"] for tag in items or []}
+
+
+def _stack_filters(stack, role):
+    return [{"Name": "tag:%s" % TAG, "Values": [stack]}, {"Name": "tag:%s" % ROLE_TAG, "Values": [role]}]
+
+
+def stack_images(ec2, stack):
+    """The stack's own images, newest first."""
+    found = ec2.describe_images(aws_retry=True, Owners=["self"], Filters=_stack_filters(stack, IMAGE_ROLE))["Images"]
+    images = []
+    for item in found:
+        mappings = item.get("BlockDeviceMappings", [])
+        root = [m for m in mappings if m.get("DeviceName") == item.get("RootDeviceName")]
+        images.append({
+            "image_id": item["ImageId"], "name": item.get("Name", ""), "creation_date": item.get("CreationDate", ""),
+            "state": item.get("State", ""), "tags": tags_of(item.get("Tags")),
+            "snapshot_ids": [m["Ebs"]["SnapshotId"] for m in mappings if m.get("Ebs", {}).get("SnapshotId")],
+            "root_device_name": item.get("RootDeviceName", ""),
+            "root_volume_size": root[0].get("Ebs", {}).get("VolumeSize") if root else None,
+        })
+    return sorted(images, key=lambda image: (image["creation_date"], image["image_id"]), reverse=True)
+
+
+def builders(ec2, stack):
+    """The stack's builder instances that are not terminated."""
+    filters = _stack_filters(stack, BUILDER_ROLE) + [
+        {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped", "shutting-down"]}]
+    reservations = ec2.describe_instances(aws_retry=True, Filters=filters)["Reservations"]
+    return [{"instance_id": i["InstanceId"], "state": i["State"]["Name"], "tags": tags_of(i.get("Tags"))}
+            for reservation in reservations for i in reservation["Instances"]]
+
+
+def snapshots(ec2, stack):
+    found = ec2.describe_snapshots(aws_retry=True, OwnerIds=["self"], Filters=[{"Name": "tag:%s" % TAG, "Values": [stack]}])
+    return sorted(snapshot["SnapshotId"] for snapshot in found["Snapshots"])
 
 
 # Where an IP permission lets traffic come from, and the rule key amazon.aws.ec2_security_group gives it.
@@ -560,6 +653,7 @@ def main():
             domain=dict(type="str", default=""),
             iam_name=dict(type="str", default=""),
             alerting=dict(type="bool", default=False),
+            images=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -567,7 +661,7 @@ def main():
     retry = AWSRetry.jittered_backoff()
     ec2 = module.client("ec2", retry_decorator=retry)
     result = {"changed": False, "image_parameter_value": "", "image_id": "", "image_source": "", "image": {}, "hosted_zone": {},
-              "hosted_zones": [], "records": [], "delegations": [],
+              "hosted_zones": [], "records": [], "delegations": [], "images": [], "builders": [], "snapshots": [],
               "alerting": {"topics": [], "alarms": [], "health_checks": [], "event_rules": [], "metric_filters": []}}
     try:
         result["account"], result["partition"] = caller(module.client("sts", retry_decorator=retry))
@@ -597,6 +691,9 @@ def main():
             iam = module.client("iam", retry_decorator=retry)
             result["role"] = role(iam, params["iam_name"])
             result["instance_profile"] = instance_profile(iam, params["iam_name"])
+        if params["images"]:
+            result["images"], result["builders"] = stack_images(ec2, params["stack"]), builders(ec2, params["stack"])
+            result["snapshots"] = snapshots(ec2, params["stack"])
         if params["alerting"]:
             result["alerting"] = alerting(module, retry, params["stack"], module.region, result["account"], result["partition"])
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:

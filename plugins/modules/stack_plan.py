@@ -30,16 +30,22 @@ description:
     C(spot_alarm_email) (addresses, none twice), C(spot_alarm_webhooks) (C(http://) or C(https://) URLs), the alarms'
     thresholds (C(spot_alarm_memory_percent), C(spot_alarm_disk_percent), C(spot_alarm_cpu_percent) 1-99,
     C(spot_alarm_cpu_credits) 1-4608, C(spot_alarm_pull_failures) 1-4), C(spot_alarm_health_check_path) and
-    C(spot_alarm_health_check_match); C(spot_instance_policy_arns); C(spot_root_volume_size); fixed endpoint
-    credentials in pairs and only with C(spot_endpoint_url)."
+    C(spot_alarm_health_check_match); C(spot_instance_policy_arns); C(spot_root_volume_size); C(spot_image_bake),
+    C(spot_image_keep) (1-100) and C(spot_image_bake_timeout) (60-14400 seconds); fixed endpoint credentials in pairs
+    and only with C(spot_endpoint_url)."
   - "Returns what provisioning needs, derived once: names and tags, the architecture and credit model of the
     instance types, the image parameter, the DNS names, the security group rules, the log groups, and the settings
     document the instance reads from C(/etc/spotkit/stack.json), and the stack's alerting: its topic, subscriptions,
     outside health check, alarms, EventBridge rules and metric filter."
+  - "With O(base_image), also the stack image's inputs and key (RV(plan.bake)): it asks C(spot_pull_repo) for the
+    commit of C(spot_pull_version) with C(git ls-remote), from the controller."
   - Runs on the controller and calls no AWS API.
 options:
   stack:
     description: The stack's name. The inventory hostname when left out, as a stack is an inventory host.
+    type: str
+  base_image:
+    description: The stack's base image; given, the plan has RV(plan.bake), the stack image's inputs, key and tags.
     type: str
 attributes:
   check_mode:
@@ -53,7 +59,7 @@ attributes:
     platforms: all
     description: Runs on the controller.
 notes:
-  - Reads the variables of the inventory host it runs for; nothing else is an argument.
+  - Reads the variables of the inventory host it runs for; nothing else is an argument but the base image.
 """
 
 EXAMPLES = r"""
@@ -163,6 +169,18 @@ plan:
       type: dict
     settings:
       description: The instance's settings, without C(spot_env_version), which is known once the env is stored.
+      type: dict
+    image:
+      description:
+        - The stack image's checked variables, C(bake), C(keep) and C(bake_timeout), and its names, C(role_tag),
+          C(bake_tag), C(bake_error_tag) and C(builder_name).
+      type: dict
+    bake:
+      description:
+        - With O(base_image), the stack image's inputs, C(commit) and C(images) (by service, the digest when the
+          reference pins one, else the reference), its C(key) (their sha256 with the base image and the settings),
+          and the tags of the image (C(image_tags)) and of its builder (C(builder_tags)).
+      returned: with O(base_image)
       type: dict
 errors:
   description: One message per broken rule.

@@ -38,6 +38,8 @@ launches instances at once can:
   the terminations come before the launches they cause. moto emits no event.
 - CloudWatch SetAlarmState runs the alarm's actions when the state changes, as AWS does: it publishes the
   alarm's notification (AWS's JSON) to the SNS topics of the new state. moto only records the state.
+- EC2 CreateImage tags the image's snapshot with the TagSpecifications of ResourceType snapshot, as AWS does;
+  moto refuses them (NotImplementedError, HTTP 500), and so amazon.aws.ec2_ami with tags, which asks for both.
 - Not filled: DescribeSpotPriceHistory answers with a placeholder price ($0.00001, dated 2006), which
   spotkit.ec2.stack_cost takes for no current price (its dated table then prices the instance).
 """
@@ -486,6 +488,18 @@ def detach_instances(self):
     return _original["detach_instances"](self)
 
 
+# --- EC2: CreateImage tags the image's snapshot --------------------------------------------------------
+
+def ec2_create_image(self, instance_id, name, description, tag_specifications):
+    """EC2Backend's: the snapshot's tag specifications tag the image's snapshot."""
+    snapshot_tags = [tag for spec in tag_specifications if spec["ResourceType"] == "snapshot" for tag in spec["Tags"]]
+    others = [spec for spec in tag_specifications if spec["ResourceType"] != "snapshot"]
+    image = _original["ec2_create_image"](self, instance_id, name, description, others)
+    for tag in snapshot_tags:
+        image.ebs_snapshot.add_tag(tag["Key"], tag["Value"])
+    return image
+
+
 # --- CloudWatch: SetAlarmState runs the alarm's actions ----------------------------------------------
 
 def set_alarm_state(self, alarm_name, reason, reason_data, state_value):
@@ -570,7 +584,7 @@ def install():
         rule_send_to_targets=Rule.send_to_targets, call_action=BaseResponse.call_action,
         replace_autoscaling_group_instances=FakeAutoScalingGroup.replace_autoscaling_group_instances,
         ec2_terminate_instances=EC2Backend.terminate_instances, detach_instances=AutoScalingResponse.detach_instances,
-        set_alarm_state=CloudWatchBackend.set_alarm_state,
+        set_alarm_state=CloudWatchBackend.set_alarm_state, ec2_create_image=EC2Backend.create_image,
     )
     FakeAutoScalingGroup.enable_metrics_collection = enable_metrics_collection
     AutoScalingResponse.disable_metrics_collection = disable_metrics_collection
@@ -586,4 +600,5 @@ def install():
     EC2Backend.terminate_instances = ec2_terminate_instances
     AutoScalingResponse.detach_instances = detach_instances
     CloudWatchBackend.set_alarm_state = set_alarm_state
+    EC2Backend.create_image = ec2_create_image
     threading.Thread(target=_deliver_forever, name="sns-deliveries", daemon=True).start()

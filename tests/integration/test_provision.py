@@ -159,7 +159,11 @@ def test_instance_role_may_only_touch_its_own_stack(aws, provisioned):
         [publish] = by_action["sns:Publish"]
         assert publish["Resource"] == ["arn:aws:sns:%s:%s:spotkit-%s-%s" % (REGION, account, stack, REGION)]
         unscoped = {action for action, statements in by_action.items() for s in statements if "*" in s["Resource"]}
-        assert unscoped == {"ec2:DescribeAddresses", "ec2:DescribeInstances", "cloudwatch:PutMetricData"}
+        assert unscoped == {"ec2:DescribeAddresses", "ec2:DescribeInstances", "ec2:DescribeTags", "cloudwatch:PutMetricData"}
+        # A builder of the stack image tags itself with how its bake ended: the stack's instances, two keys.
+        [tag] = by_action["ec2:CreateTags"]
+        assert tag["Condition"]["StringEquals"] == {"aws:ResourceTag/spotkit:stack": stack}
+        assert tag["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": ["spotkit:bake", "spotkit:bake-error"]}
 
 
 def test_instance_profile_holds_the_role(aws, provisioned):

@@ -233,3 +233,36 @@ def test_a_project_on_the_instance_itself_takes_no_credential():
 def test_the_pull_credential_and_the_signers_are_set_by_the_play_not_by_instance_vars():
     assert not {"ansible_pull_credential_parameter", "ansible_pull_allowed_signers"} & ALLOWED
     assert "ansible_pull_known_hosts" in ALLOWED
+
+
+def test_the_stack_image_is_off_unless_asked():
+    image = plan()["image"]
+    assert image["bake"] is False and image["keep"] == 2 and image["bake_timeout"] == 1800
+    assert image["builder_name"] == "spotkit-shop-builder"
+    assert plan(spot_image_bake=True, spot_image_keep=5)["image"]["keep"] == 5
+
+
+@pytest.mark.parametrize("value,expected", [(True, True), (False, False), ("true", True), ("no", False), ("On", True), (None, False)])
+def test_spot_image_bake_takes_booleans_and_their_words(value, expected):
+    assert plan(spot_image_bake=value)["image"]["bake"] is expected
+
+
+@pytest.mark.parametrize("variable,value,message", [
+    ("spot_image_bake", "sometimes", "spot_image_bake must be true or false; got 'sometimes'"),
+    ("spot_image_bake", 1, "spot_image_bake must be true or false; got 1"),
+    ("spot_image_keep", 0, "spot_image_keep must be a whole number of images from 1 to 100; got 0"),
+    ("spot_image_keep", 101, "got 101"),
+    ("spot_image_keep", True, "got True"),
+    ("spot_image_keep", "two", "got 'two'"),
+    ("spot_image_bake_timeout", 59, "spot_image_bake_timeout must be a whole number of seconds from 60 to 14400; got 59"),
+    ("spot_image_bake_timeout", 1.5, "got 1.5"),
+])
+def test_bad_stack_image_variables_are_named_with_their_value(variable, value, message):
+    with pytest.raises(StackError) as error:
+        plan(**{variable: value})
+    assert any(message in text for text in error.value.errors), error.value.errors
+
+
+def test_numbers_from_the_command_line_are_taken():
+    image = plan(spot_image_keep="3", spot_image_bake_timeout="600")["image"]
+    assert (image["keep"], image["bake_timeout"]) == (3, 600)

@@ -308,3 +308,27 @@ def test_the_metric_filter_of_the_pull_log_group_and_none_without_the_group(stub
         "log_group": group, "name": name, "pattern": '"a" "b"', "metric_name": "pull_failures", "metric_namespace": "spotkit/blog",
         "metric_value": "1"}]
     assert stack_info.metric_filters(logs, group, name) == []
+
+
+def test_the_stacks_images_newest_first_its_builders_and_snapshots(stub):
+    ec2, stubber = stub("ec2")
+    by_role = lambda role: [{"Name": "tag:spotkit:stack", "Values": ["blog"]}, {"Name": "tag:spotkit:role", "Values": [role]}]  # noqa: E731
+    older = {"ImageId": "ami-00000001", "Name": "spotkit-blog-1", "CreationDate": "2026-11-01T10:00:00.000Z", "State": "available",
+             "RootDeviceName": "/dev/xvda", "Tags": [{"Key": "spotkit:bake-key", "Value": "k1"}],
+             "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": "snap-1", "VolumeSize": 10}}]}
+    newer = dict(older, ImageId="ami-00000002", Name="spotkit-blog-2", CreationDate="2026-11-02T10:00:00.000Z",
+                 BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": "snap-2", "VolumeSize": 12}}])
+    stubber.add_response("describe_images", {"Images": [older, newer]}, {"Owners": ["self"], "Filters": by_role("image")})
+    stubber.add_response("describe_instances", {"Reservations": [{"Instances": [
+        {"InstanceId": "i-0b", "State": {"Name": "stopped", "Code": 80}, "Tags": [{"Key": "spotkit:bake", "Value": "done"}]}]}]},
+        {"Filters": by_role("builder") + [{"Name": "instance-state-name",
+                                           "Values": ["pending", "running", "stopping", "stopped", "shutting-down"]}]})
+    stubber.add_response("describe_snapshots", {"Snapshots": [{"SnapshotId": "snap-2"}, {"SnapshotId": "snap-1"}]},
+                         {"OwnerIds": ["self"], "Filters": [{"Name": "tag:spotkit:stack", "Values": ["blog"]}]})
+    images = stack_info.stack_images(ec2, "blog")
+    assert [image["image_id"] for image in images] == ["ami-00000002", "ami-00000001"]
+    assert images[0] == {"image_id": "ami-00000002", "name": "spotkit-blog-2", "creation_date": "2026-11-02T10:00:00.000Z",
+                         "state": "available", "tags": {"spotkit:bake-key": "k1"}, "snapshot_ids": ["snap-2"],
+                         "root_device_name": "/dev/xvda", "root_volume_size": 12}
+    assert stack_info.builders(ec2, "blog") == [{"instance_id": "i-0b", "state": "stopped", "tags": {"spotkit:bake": "done"}}]
+    assert stack_info.snapshots(ec2, "blog") == ["snap-1", "snap-2"]

@@ -12,11 +12,12 @@ from ansible.template import Templar, trust_as_template
 TEMPLATE = Path(__file__).resolve().parents[4] / "roles" / "spot_instance" / "templates" / "instance_policy.json.j2"
 VARIABLES = {"__stack": "blog", "__region": "eu-west-1", "__account": "123456789012", "__partition": "aws",
              "__allocation_id": "eipalloc-0abc", "__namespace": "spotkit", "__tag_key": "spotkit:stack",
-             "__topic": "spotkit-blog-eu-west-1", "__parameters": ["/spotkit/blog/env", "/spotkit/blog/deploy-key"]}
+             "__topic": "spotkit-blog-eu-west-1", "__parameters": ["/spotkit/blog/env", "/spotkit/blog/deploy-key"],
+             "__bake_tags": ["spotkit:bake", "spotkit:bake-error"]}
 PARAMETER_ARNS = ["arn:aws:ssm:eu-west-1:123456789012:parameter/spotkit/blog/env",
                   "arn:aws:ssm:eu-west-1:123456789012:parameter/spotkit/blog/deploy-key"]
 # Actions that only read, or that AWS cannot scope to a resource.
-READ_ONLY = {"ec2:DescribeAddresses", "ec2:DescribeInstances"}
+READ_ONLY = {"ec2:DescribeAddresses", "ec2:DescribeInstances", "ec2:DescribeTags"}
 
 
 def policy(**changes):
@@ -54,6 +55,20 @@ def test_every_statement_is_scoped_to_the_stack():
         "Action": ["logs:DescribeLogGroups"],
         "Resource": ["arn:aws:logs:eu-west-1:123456789012:log-group:*"],
     }
+
+
+def test_a_builder_may_tag_the_stacks_instances_with_its_bake_outcome_only():
+    statement = statements(policy())["TagBakeOutcome"]
+    assert statement["Action"] == ["ec2:CreateTags"]
+    assert statement["Resource"] == ["arn:aws:ec2:eu-west-1:123456789012:instance/*"]
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/spotkit:stack": "blog"},
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["spotkit:bake", "spotkit:bake-error"]},
+        "StringEqualsIfExists": {"aws:RequestTag/spotkit:bake": ["done", "failed"]},
+    }
+    # No other statement allows tagging.
+    others = [s for s in policy()["Statement"] if s["Sid"] != "TagBakeOutcome"]
+    assert not any("ec2:CreateTags" in s["Action"] for s in others)
 
 
 def test_no_write_action_is_allowed_on_every_resource_without_a_condition():
