@@ -15,7 +15,6 @@ import argparse
 import datetime
 import json
 import signal
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -67,14 +66,15 @@ def main():
     parser.add_argument("--timeout", type=float, default=1.0)
     args = parser.parse_args()
 
-    stop = threading.Event()
+    # A flag, not a threading.Event: Event.set() in a signal handler can deadlock with the Event.wait() it interrupts.
+    stopping = []
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, lambda *_: stopping.append(True))
     probe = Probe()
-    while not stop.is_set():
+    while not stopping:
         started = time.time()
         probe.record(started, answered(args.url, args.timeout))
-        stop.wait(max(0.0, args.interval - (time.time() - started)))
+        time.sleep(max(0.0, args.interval - (time.time() - started)))
     with open(args.summary, "w", encoding="utf-8") as stream:
         json.dump(probe.summary(time.time()), stream)
         stream.write("\n")
