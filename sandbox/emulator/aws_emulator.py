@@ -20,6 +20,7 @@ import threading
 from moto.server import ThreadedMotoServer
 
 import moto_gaps
+from emulator_process import LISTENING
 from listen import parse_address
 
 
@@ -33,7 +34,7 @@ def main(argv=None):
     servers = [ThreadedMotoServer(ip_address=host, port=port, verbose=False) for host, port in args.listen]
     for server in servers:
         server.start()
-    print("aws emulator listening on %s" % ", ".join("%s:%d" % server.get_host_and_port() for server in servers), flush=True)
+    print(LISTENING + ", ".join("%s:%d" % server.get_host_and_port() for server in servers), flush=True)
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

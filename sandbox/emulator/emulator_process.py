@@ -27,10 +27,15 @@ from pathlib import Path
 from listen import parse_address
 
 SERVER = Path(__file__).resolve().with_name("aws_emulator.py")
+# How aws_emulator.py says, once every address is bound, where it listens.
+LISTENING = "aws emulator listening on "
 
 
 class EmulatorProcess:
-    """The emulator on `addresses` ([(host, port)]), its pidfile and log in `state_dir`."""
+    """The emulator on `addresses` ([(host, port)]), its pidfile and log in `state_dir`.
+
+    Port 0 takes a free port: once started, `addresses` and `urls` hold the one the system gave.
+    """
 
     def __init__(self, addresses, state_dir, python=sys.executable):
         self.addresses = list(addresses)
@@ -71,14 +76,33 @@ class EmulatorProcess:
                                            stderr=subprocess.STDOUT, start_new_session=True)
         self.pidfile.write_text("%d\n" % self._child.pid)
         deadline = time.monotonic() + timeout
+        # What this process says it bound, not what answers: on a port it could not take, another
+        # server may answer.
+        self.addresses = self._wait(timeout, deadline, "say where it listens", self._bound)
         for url in self.urls:
-            while not self.answers(url):
-                if self._child.poll() is not None:
-                    raise RuntimeError("the AWS emulator exited with %s:\n%s" % (self._child.returncode, self._log_tail()))
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the AWS emulator did not answer on %s within %d s:\n%s" % (url, timeout, self._log_tail()))
-                time.sleep(0.2)
+            self._wait(timeout, deadline, "answer on %s" % url, lambda url=url: self.answers(url))
         return True
+
+    def _wait(self, timeout, deadline, what, done):
+        """done()'s first true value, while the child runs and until the deadline."""
+        while not (value := done()):
+            if self._child.poll() is not None:
+                raise RuntimeError("the AWS emulator exited with %s:\n%s" % (self._child.returncode, self._log_tail()))
+            if time.monotonic() > deadline:
+                raise RuntimeError("the AWS emulator did not %s within %d s:\n%s" % (what, timeout, self._log_tail()))
+            time.sleep(0.1)
+        return value
+
+    def _bound(self):
+        """The addresses of the emulator's "listening on" line, once it has printed it."""
+        try:
+            lines = self.log.read_text(errors="replace").splitlines()
+        except OSError:
+            return None
+        for line in lines:
+            if line.startswith(LISTENING):
+                return [parse_address(address) for address in line[len(LISTENING):].split(", ")]
+        return None
 
     def stop(self, timeout=30):
         """Stop the emulator that the pidfile names; True when there was one to stop."""

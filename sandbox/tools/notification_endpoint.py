@@ -90,7 +90,8 @@ def main(argv=None):
     server = ThreadingHTTPServer(args.listen, handler_for(Messages(args.messages)))
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: threading.Thread(target=server.shutdown).start())
-    print("notification endpoint listening on %s:%d, messages in %s" % (args.listen + (args.messages,)), flush=True)
+    # The bound address: port 0 takes a free port, which the caller reads here.
+    print("notification endpoint listening on %s:%d, messages in %s" % (server.server_address[:2] + (args.messages,)), flush=True)
     server.serve_forever()
     return 0
 

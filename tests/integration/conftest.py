@@ -2,7 +2,8 @@
 the sandbox's gap layer, sandbox/emulator/moto_gaps.py), nothing in between.
 
 One emulator process serves the whole session, on a free loopback port; each test module resets
-its state. The fixture's API is harness.aws.Aws.
+its state. The fixture's API is harness.aws.Aws. In parallel (pytest -n N), each worker is a session
+of its own, with its own emulator, and runs whole modules (tests/conftest.py).
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ import pytest
 
 from harness import REPO
 from harness.aws import HEALTH_CHECK_REGION
-from harness.emulator import free_port
 from stacks import IMAGES, REGION, TAG
 
 STACK = "shop"
@@ -35,12 +34,12 @@ SITE_ALARM = "spotkit-shop-%s-site-down" % REGION
 def endpoint(tmp_path_factory):
     """The sandbox's notification endpoint on a free port: (url, path of its messages)."""
     messages = tmp_path_factory.mktemp("endpoint") / "notifications.log"
-    port = free_port()
-    process = subprocess.Popen([sys.executable, str(REPO / "sandbox" / "tools" / "notification_endpoint.py"),
-                                "--listen", "127.0.0.1:%d" % port, "--messages", str(messages)], stdout=subprocess.DEVNULL)
-    yield "http://127.0.0.1:%d/" % port, messages
-    process.terminate()
-    process.wait(timeout=10)
+    with subprocess.Popen([sys.executable, str(REPO / "sandbox" / "tools" / "notification_endpoint.py"),
+                           "--listen", "127.0.0.1:0", "--messages", str(messages)], stdout=subprocess.PIPE, text=True) as process:
+        # It says where it listens once it does.
+        address = process.stdout.readline().split(" listening on ", 1)[1].split(",", 1)[0]
+        yield "http://%s/" % address, messages
+        process.terminate()
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,6 @@ import pytest
 
 from harness import REPO
 from harness.aws import CREDENTIALS, REGION
-from harness.emulator import free_port
 from harness.playbook import run_playbook
 
 PARAMETER = "/spotkit/itest/token"
@@ -105,7 +104,7 @@ def fixture_server(tmp_path_factory):
                     "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", work / "key.pem", "-out", work / "cert.pem"],
                    check=True, capture_output=True)
     GitHandler.root = work / "repos"
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), GitHandler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GitHandler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(work / "cert.pem", work / "key.pem")
     server.socket = context.wrap_socket(server.socket, server_side=True)
