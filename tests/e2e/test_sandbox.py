@@ -160,7 +160,7 @@ def test_a_first_boot_that_cannot_reach_the_git_remote_tries_again_and_serves_on
              timeout=400, what="the first boot to succeed once the remote came back")
     journal = instance_exec(after, "journalctl", "--no-pager", "--unit", "spotkit-first-boot.service").stdout
     assert "attempt 2, in 30 s" in journal, journal
-    assert instance_exec(after, "cat", "/var/lib/spotkit/first-boot-attempts").stdout.strip() == "2"
+    assert instance_exec(after, "cat", "/run/spotkit-first-boot-attempts").stdout.strip() == "2"
     assert http_get(SITE)[0] == 200
     assert stack_address(emulator).get("InstanceId") == after
 
