@@ -75,9 +75,9 @@ def commit_of(ls_remote, version):
     """
     refs = {}
     for line in ls_remote.splitlines():
-        sha, _, ref = line.strip().partition("\t")
-        if sha and ref:
-            refs[ref] = sha
+        fields = line.strip().split("\t")
+        if len(fields) == 2 and all(fields):
+            refs[fields[1]] = fields[0]
     for ref in ("refs/heads/%s" % version, "refs/tags/%s^{}" % version, "refs/tags/%s" % version, version):
         if ref in refs:
             return refs[ref]

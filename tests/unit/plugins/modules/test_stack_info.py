@@ -312,7 +312,10 @@ def test_the_metric_filter_of_the_pull_log_group_and_none_without_the_group(stub
 
 def test_the_stacks_images_newest_first_its_builders_and_snapshots(stub):
     ec2, stubber = stub("ec2")
-    by_role = lambda role: [{"Name": "tag:spotkit:stack", "Values": ["blog"]}, {"Name": "tag:spotkit:role", "Values": [role]}]  # noqa: E731
+
+    def by_role(role):
+        return [{"Name": "tag:spotkit:stack", "Values": ["blog"]}, {"Name": "tag:spotkit:role", "Values": [role]}]
+
     older = {"ImageId": "ami-00000001", "Name": "spotkit-blog-1", "CreationDate": "2026-11-01T10:00:00.000Z", "State": "available",
              "RootDeviceName": "/dev/xvda", "Tags": [{"Key": "spotkit:bake-key", "Value": "k1"}],
              "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": "snap-1", "VolumeSize": 10}}]}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 import threading
 
 import pytest
@@ -25,11 +24,12 @@ def render(tmp_path, checks):
                    ).template(trust_as_template(TEMPLATE.read_text()))
     script = tmp_path / "spotkit-health"
     script.write_text(text)
+    script.chmod(0o755)
     return script
 
 
 def run(script, *args):
-    return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=30)
+    return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=30, check=False)
 
 
 def listener(behaviour):
@@ -39,7 +39,7 @@ def listener(behaviour):
     def serve():
         while True:
             try:
-                connection, _ = server.accept()
+                connection = server.accept()[0]
             except OSError:
                 return
             if behaviour == "proxy":
@@ -81,7 +81,7 @@ def test_a_closed_port_and_a_proxy_with_nothing_behind_it_fail(tmp_path, servers
 def test_wait_retries_until_the_service_answers(tmp_path):
     port = free_port()
     script = render(tmp_path, [["blog", port]])
-    process = subprocess.Popen([sys.executable, str(script), "--wait", "20"], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen([str(script), "--wait", "20"], stdout=subprocess.PIPE, text=True)
     threading.Timer(2, lambda: servers_late.append(socket.create_server(("127.0.0.1", port)))).start()
     servers_late = []
     try:
