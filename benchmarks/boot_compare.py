@@ -19,7 +19,6 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -64,14 +63,6 @@ def gateway():
     return next(entry["Gateway"] for entry in config if "Gateway" in entry and ":" not in entry["Gateway"])
 
 
-def answers(url):
-    try:
-        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def plain_boot(seed_root, timeout=600):
     """Seconds from a plain cloud-init instance's container start to its first HTTP 200."""
     seed = Path(seed_root) / "seed"
@@ -89,7 +80,7 @@ def plain_boot(seed_root, timeout=600):
     try:
         start = started_at(PLAIN_CONTAINER)
         deadline = time.time() + timeout
-        while not answers("http://127.0.0.1:%d/" % PLAIN_PORT):
+        while not serving("http://127.0.0.1:%d/" % PLAIN_PORT, timeout=1):
             if time.time() > deadline:
                 sys.exit("the plain cloud-init boot did not serve within %d s" % timeout)
             time.sleep(0.2)

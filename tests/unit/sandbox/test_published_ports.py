@@ -1,11 +1,11 @@
-"""The sandbox role's own filter, sandbox_published_ports (sandbox/roles/sandbox/filter_plugins)."""
+"""The sandbox role's own filters, sandbox_published_ports and sandbox_site_url (sandbox/roles/sandbox/filter_plugins)."""
 
 from __future__ import annotations
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from sandbox_published_ports import FilterModule, sandbox_published_ports
+from sandbox_published_ports import FilterModule, sandbox_published_ports, sandbox_site_url
 
 BLOG = {"name": "blog", "image": "registry.example/blog:latest", "ports": ["80:80", "443:8443", "443:8443/udp"]}
 WORKER = {"name": "worker", "image": "registry.example/worker:1"}
@@ -33,6 +33,15 @@ def test_services_without_ports_publish_nothing():
 
 def test_through_filter_module():
     assert FilterModule().filters()["sandbox_published_ports"]([DNS], 1000) == ["127.0.0.1:1053:53/udp"]
+
+
+def test_site_url_is_the_first_tcp_entry():
+    # UDP first: a URL names a TCP port only.
+    assert sandbox_site_url(sandbox_published_ports([DNS, BLOG], 8000)) == "http://127.0.0.1:8080/"
+
+
+def test_no_site_url_without_a_tcp_port():
+    assert sandbox_site_url(sandbox_published_ports([DNS, WORKER], 8000)) == ""
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,8 @@ The sandbox's instance is a container; each host port P that the stack's service
 instance is published on the controller at ADDRESS:P+OFFSET, so that port 80 needs no privilege and
 stays off public interfaces. `spot_services | sandbox_published_ports(8000)` returns Docker
 published_ports entries `ADDRESS:OUTSIDE:P/PROTOCOL`, in the services' order; bad input raises an
-error that names the service, the field and the bad value.
+error that names the service, the field and the bad value. `... | sandbox_site_url` is the site's URL on
+the controller: the first TCP entry's, or '' when the stack publishes no TCP port.
 """
 
 from __future__ import annotations
@@ -44,8 +45,17 @@ def sandbox_published_ports(services, offset, address="127.0.0.1"):
         raise AnsibleFilterError("sandbox_published_ports: %s" % to_native(exc))
 
 
+def sandbox_site_url(entries):
+    """Filter entry point: the http:// URL of the first TCP entry of published_ports, or ''."""
+    for entry in entries:
+        address, outside = entry.split(":")[:2]
+        if entry.endswith("/tcp"):
+            return "http://%s:%s/" % (address, outside)
+    return ""
+
+
 class FilterModule(object):
     """The sandbox role's filters."""
 
     def filters(self):
-        return {"sandbox_published_ports": sandbox_published_ports}
+        return {"sandbox_published_ports": sandbox_published_ports, "sandbox_site_url": sandbox_site_url}
