@@ -612,6 +612,19 @@ def check_cidrs(cidrs):
     return checked
 
 
+def check_ssh_access(cidrs, key_name):
+    """Return the CIDRs checked (check_cidrs): port 22 opens only to an instance that has a key pair."""
+    checked = check_cidrs(cidrs)
+    # EC2 key pair names: 1 to 255 ASCII characters.
+    if not isinstance(key_name, str) or len(key_name) > 255 or not key_name.isascii():
+        raise ValueError("spot_key_name must be the name of an EC2 key pair (at most 255 ASCII characters); got %r" % (key_name,))
+    if checked and not key_name:
+        raise ValueError(
+            "spot_ssh_cidrs %r opens port 22, but spot_key_name is empty: with no key pair on the instance nobody can log in;"
+            " name an EC2 key pair in spot_key_name, or leave spot_ssh_cidrs empty" % (cidrs,))
+    return checked
+
+
 # The root volume of the launch template, in GiB: gp3 takes 1 to 16384. An image whose own root volume
 # is larger gets its own size (roles/spot_instance/tasks/launch_template.yml): AWS refuses less.
 MAX_ROOT_VOLUME_GIB = 16384
@@ -909,7 +922,7 @@ def alerting(checked):
 # has already checked their types.
 PLAN_VARIABLES = (
     "spot_state", "spot_region", "spot_services", "spot_instance_types", "spot_image_id", "spot_domain", "spot_hosted_zone",
-    "spot_ssh_cidrs", "spot_instance_vars", "spot_pull_repo", "spot_pull_version", "spot_pull_credential", "spot_pull_verify",
+    "spot_ssh_cidrs", "spot_key_name", "spot_instance_vars", "spot_pull_repo", "spot_pull_version", "spot_pull_credential", "spot_pull_verify",
     "spot_endpoint_url", "spot_instance_endpoint_url", "spot_endpoint_access_key", "spot_endpoint_secret_key",
     "spot_alarm_email", "spot_instance_policy_arns", "spot_root_volume_size",
     "spot_alarm_webhooks", "spot_alarm_health_check_path", "spot_alarm_health_check_match",
@@ -991,7 +1004,7 @@ def _checks(stack, variables, instance_variables):
         "types": lambda: check_instance_types(get("spot_instance_types")),
         "image_id": lambda: check_image_id(get("spot_image_id")),
         "dns": lambda: check_domain(get("spot_domain"), get("spot_hosted_zone")),
-        "cidrs": lambda: check_cidrs(get("spot_ssh_cidrs", [])),
+        "cidrs": lambda: check_ssh_access(get("spot_ssh_cidrs", []), get("spot_key_name", "")),
         "instance_vars": lambda: check_instance_vars(get("spot_instance_vars", {}), instance_variables),
         "root_volume": lambda: "spot_root_volume_size" not in variables or check_root_volume_size(get("spot_root_volume_size")),
         # Only what an instance runs needs a project; a stack that goes needs none.

@@ -24,7 +24,7 @@ description:
     values; pull policy; log retention among CloudWatch's values; memory limit, pids limit, capabilities and
     read-only root of the container; no unknown field); C(spot_instance_types) (well
     formed, one architecture, all burstable or none, no mac); C(spot_image_id); C(spot_domain) inside
-    C(spot_hosted_zone), a name and not an address; C(spot_ssh_cidrs); the keys of C(spot_instance_vars) (the
+    C(spot_hosted_zone), a name and not an address; C(spot_ssh_cidrs), only with C(spot_key_name); the keys of C(spot_instance_vars) (the
     on-instance roles' public variables only); C(spot_pull_repo) (C(https://), C(ssh://), scp-style or C(file:///),
     without credentials) and C(spot_pull_version); C(spot_pull_credential) (an SSM parameter of the stack's own);
     C(spot_alarm_email) (addresses, none twice), C(spot_alarm_webhooks) (C(http://) or C(https://) URLs), the alarms'

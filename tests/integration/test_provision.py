@@ -207,6 +207,8 @@ def test_launch_template_is_imdsv2_only_encrypted_and_tags_what_it_launches(aws,
             assert specs[resource] == {TAG: stack, "Name": "spotkit-%s" % stack}
         # Spot comes from the group: AWS refuses market options in a template of a mixed instances policy.
         assert "InstanceMarketOptions" not in data
+        # The key pair only where port 22 is open to someone (the uptime example).
+        assert data.get("KeyName") == {"blog": None, "uptime": "uptime-admin"}[stack]
         # moto lists the tags added after creation by DescribeTags only.
         tags = aws.client("ec2").describe_tags(Filters=[{"Name": "resource-id", "Values": [version["LaunchTemplateId"]]}])["Tags"]
         # And the base image the template was made from, which later runs keep.

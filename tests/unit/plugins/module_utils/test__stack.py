@@ -247,6 +247,16 @@ def test_check_cidrs():
         stack_api.check_cidrs("10.0.0.0/8")
 
 
+def test_check_ssh_access_wants_a_key_for_an_open_port():
+    assert stack_api.check_ssh_access(["203.0.113.7/32"], "admin") == [(4, "203.0.113.7/32")]
+    assert stack_api.check_ssh_access([], "") == []
+    with pytest.raises(ValueError, match=r"spot_ssh_cidrs \['203.0.113.7/32'\] opens port 22, but spot_key_name is empty"):
+        stack_api.check_ssh_access(["203.0.113.7/32"], "")
+    for bad in (None, "k" * 256, "clé"):
+        with pytest.raises(ValueError, match="spot_key_name must be the name of an EC2 key pair"):
+            stack_api.check_ssh_access([], bad)
+
+
 @pytest.mark.parametrize("region,ok", [("eu-west-1", True), ("us-gov-west-1", True), ("ap-southeast-5", True),
                                        ("eu-west", False), ("EU-WEST-1", False), ("", False), (None, False)])
 def test_check_region(region, ok):

@@ -22,6 +22,7 @@ VALID = {
     "spot_domain": "Blog.Example.com.",
     "spot_hosted_zone": "",
     "spot_ssh_cidrs": ["203.0.113.7/32", "2001:db8::/48"],
+    "spot_key_name": "admin",
     "spot_instance_vars": {"docker_daemon_options": {"debug": True}},
     "spot_pull_repo": "https://example.com/site.git",
     "spot_pull_version": "main",
