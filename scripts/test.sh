@@ -91,6 +91,7 @@ start_sanity() {
   # A session of its own, so that a failed foreground step stops all of it (the trap below). setsid
   # forks when it leads a process group already: the session's id comes from the pidfile, and -w
   # makes $! end with sanity's own status.
+  # shellcheck disable=SC2016 # $$ is the inner shell's
   setsid -w sh -c 'echo $$ >"$0" && exec scripts/sanity.sh' "$sanity_log.pid" >"$sanity_log" 2>&1 &
   sanity_pid=$! sanity_start=$SECONDS
   trap '[ -z "$sanity_pid" ] || kill -- -"$(cat "$sanity_log.pid")" 2>/dev/null || true' EXIT
