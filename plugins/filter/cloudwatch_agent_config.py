@@ -14,8 +14,8 @@ description:
   - "Logs: the system log, and each service's log file C(/var/log/<service>.log) into the log group
     C(/spotkit/<stack>/<service>) with the service's O(_input[].log_retention_days); streams are named by instance id."
   - "Metrics in the namespace O(namespace), the stack's own by default: CPU, memory used %, disk used % of C(/), swap used %.
-    Each metric carries the dimension C(Stack=<stack>) and is also published aggregated by C(Stack) alone,
-    so alarms on the aggregate keep working when the spot instance is replaced."
+    Each metric carries the dimension C(Stack=<stack>) alone (no host, no instance id), so alarms keep working when the
+    spot instance is replaced, and the stack's 8 metrics stay within CloudWatch's 10 free ones."
   - Bad input raises an error that names the service, the field and the bad value.
 positional: _input, stack_name
 options:
@@ -155,17 +155,12 @@ def _logs(services, stack_name, journald, system_log_file, system_log_retention_
 
 
 def _metrics(stack_name, namespace):
-    # A per-plugin dimension: the top-level append_dimensions only takes the fixed ${aws:...} keys.
+    # Stack alone: a stack runs one instance at a time, and a copy per instance id (a new series with each
+    # replacement) would be billed beside it. A per-plugin dimension: the top-level append_dimensions only
+    # takes the fixed ${aws:...} keys.
     stack = {STACK_DIMENSION: stack_name}
     return {
         "namespace": namespace,
-        # Per-instance detail for looking into one machine...
-        "append_dimensions": {
-            "InstanceId": "${aws:InstanceId}",
-            "InstanceType": "${aws:InstanceType}",
-        },
-        # ...and a roll-up by stack alone, which a replacement instance keeps publishing to.
-        "aggregation_dimensions": [[STACK_DIMENSION]],
         "metrics_collected": {
             "cpu": {
                 "measurement": ["cpu_usage_idle", "cpu_usage_user", "cpu_usage_system", "cpu_usage_iowait", "cpu_usage_steal"],
@@ -211,7 +206,8 @@ def build_config(services, stack_name, region=None, journald=False, system_log_f
     extra_logs = [] if extra_logs is None else extra_logs
     _check_extra_logs(extra_logs, taken)
 
-    agent = {"metrics_collection_interval": metrics_collection_interval}
+    # The agent adds the host name as a dimension unless told not to.
+    agent = {"metrics_collection_interval": metrics_collection_interval, "omit_hostname": True}
     if region is not None:
         agent["region"] = check_region(region, "region")
     return {

@@ -140,7 +140,7 @@ def monthly_cost(region, instance_types, spot_history, now, volume_gib, snapshot
         line("health check", 0, "none: no service publishes a TCP port")
     beyond = max(custom_metrics - FREE_METRICS, 0)
     within = "within" if not beyond else "%d beyond" % beyond
-    line("custom metrics", beyond * METRIC_MONTH, "%d metrics (the agent's, by instance and by stack, and failed pulls), %s the "
+    line("custom metrics", beyond * METRIC_MONTH, "%d metrics (the agent's by stack, and failed pulls), %s the "
          "account's free %d at %s each" % (custom_metrics, within, FREE_METRICS, _money(METRIC_MONTH)))
     if zone:
         line("hosted zone share", HOSTED_ZONE_MONTH / max(zone_stacks, 1),

@@ -194,7 +194,8 @@ def test_an_alarm_reaches_the_webhook(aws, endpoint, provisioned):
 def test_the_cost_is_printed_line_by_line_with_its_total(provisioned):
     [cost] = [message for message in provisioned.messages(STACK) if "modeled cost per month" in message]
     for item in ("spot instance", "public IPv4 $3.65", "root volume", "image snapshots", "alarms $0.00 6 alarms",
-                 "health check $0.50 Route 53, HTTP", "custom metrics", "hosted zone share $0.50", "total"):
+                 "health check $0.50 Route 53, HTTP", "custom metrics $0.00 9 metrics (the agent's by stack, and failed pulls)",
+                 "hosted zone share $0.50", "total"):
         assert item in cost, item
     # The emulator's spot price history holds a placeholder of 2006: the dated table prices the instance.
     assert "table of 2025-06" in cost and "no t4g.nano price of the last 90 days" in cost

@@ -115,9 +115,9 @@ def test_metrics_survive_instance_replacement():
     # The stack's own namespace: the instance policy allows that one only.
     assert metrics["namespace"] == "spotkit/shop"
     assert cloudwatch_agent_config([BLOG], "shop", namespace="custom")["metrics"]["namespace"] == "custom"
-    assert metrics["append_dimensions"]["InstanceId"] == "${aws:InstanceId}"
-    # The roll-up dimension set must not contain anything that changes with the instance.
-    assert metrics["aggregation_dimensions"] == [["Stack"]]
+    # No dimension that changes with the instance: no host, no instance-wide dimensions, no copies by them.
+    assert config["agent"]["omit_hostname"] is True
+    assert "append_dimensions" not in metrics and "aggregation_dimensions" not in metrics
     collected = metrics["metrics_collected"]
     assert set(collected) == {"cpu", "mem", "disk", "swap"}
     for plugin in collected.values():

@@ -106,7 +106,7 @@ def test_thresholds_reach_their_alarms():
 def test_the_alarms_read_the_metrics_the_agent_publishes_by_stack():
     config = build_config([BLOG], "blog")
     metrics = config["metrics"]
-    assert metrics["aggregation_dimensions"] == [[alerts.STACK_DIMENSION]]
+    assert {plugin["append_dimensions"][alerts.STACK_DIMENSION] for plugin in metrics["metrics_collected"].values()} == {"blog"}
     names = {"%s_%s" % (plugin, measurement) if not measurement.startswith(plugin) else measurement
              for plugin, settings in metrics["metrics_collected"].items() for measurement in settings["measurement"]}
     assert {alerts.MEMORY_METRIC, alerts.DISK_METRIC} <= names
