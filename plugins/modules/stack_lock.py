@@ -9,17 +9,17 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: stack_lock
 short_description: Take or release the lock of a stack, so that two runs never change it at once
-version_added: 0.3.0
+version_added: 0.2.0
 author: spotkit.ec2 maintainers (@spotkit)
 description:
-  - A stack's state is its tags: two runs that changed one stack at once could both create what neither found. The
-    run that changes a stack holds its lock, the SSM parameter C(/spotkit/<stack>/lock), from its start to its end.
+  - "A stack's state is its tags: two runs that changed one stack at once could both create what neither found. The
+    run that changes a stack holds its lock, the SSM parameter C(/spotkit/<stack>/lock), from its start to its end."
   - With O(state=present) the lock is created with C(PutParameter) and C(Overwrite=false), which fails when the
     parameter exists. A lock held by another run fails the task at once, with a message naming the holder (the AWS
     identity, C(user@host), the pid of its ansible-playbook, what it runs, since when and until when).
-  - A lock whose expiry has passed is stale (its run died without releasing it): it is deleted and created anew,
+  - "A lock whose expiry has passed is stale (its run died without releasing it): it is deleted and created anew,
     and after a short wait read again, to confirm that the new lock is this run's (another run may have broken the
-    same stale lock at the same time). RV(broken) says whose lock was broken.
+    same stale lock at the same time). RV(broken) says whose lock was broken."
   - With O(state=absent) the lock is deleted when it is still the one that O(token) names; a lock that another run
     holds stays, with a warning. No lock is no change.
   - Taking and releasing the lock change nothing of the stack, so the task never reports C(changed).
