@@ -29,6 +29,13 @@ lint() {
   yamllint --strict .
   ansible-lint
   antsibull-changelog lint
+  # The GitHub Actions workflows, shipped (examples/github-actions) or run here (.github/workflows).
+  local workflows=()
+  mapfile -t workflows < <(find examples/github-actions .github/workflows \( -name '*.yml' -o -name '*.yaml' \) 2>/dev/null | sort)
+  if [ ${#workflows[@]} -gt 0 ]; then
+    actionlint "${workflows[@]}"
+    echo "actionlint: ${#workflows[@]} workflows"
+  fi
 }
 
 build() {

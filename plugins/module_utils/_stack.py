@@ -83,6 +83,11 @@ def env_parameter(stack):
     return "/spotkit/%s/env" % stack
 
 
+def lock_parameter(stack):
+    """The SSM parameter that a run changing the stack holds while it runs (spotkit.ec2.stack_lock)."""
+    return "/spotkit/%s/lock" % stack
+
+
 def instance_parameters(stack, variables):
     """The SSM parameters the stack's instances read, and the only ones their policy lets them read:
     the services' env (when a service has env) and a private project's credential."""
@@ -643,6 +648,10 @@ MAX_IMAGE_KEEP = 100
 # Seconds a builder may take to bake, from its launch to its power-off.
 DEFAULT_BAKE_TIMEOUT = 1800
 BAKE_TIMEOUT_RANGE = (60, 14400)
+# A run's lock counts as stale after this many seconds: the run died without releasing it. Longer than
+# the stack's bake may take, so that no live run's lock looks stale.
+DEFAULT_LOCK_TIMEOUT = 3600
+LOCK_TIMEOUT_RANGE = (300, 86400)
 
 
 def _whole_number(value):
@@ -676,6 +685,19 @@ def check_bake_timeout(value):
     lowest, highest = BAKE_TIMEOUT_RANGE
     if number is None or not lowest <= number <= highest:
         raise ValueError("spot_image_bake_timeout must be a whole number of seconds from %d to %d; got %r" % (lowest, highest, value))
+    return number
+
+
+def check_lock_timeout(value, bake_timeout=0):
+    """spot_lock_timeout: seconds after which a run's lock is stale; longer than the stack's bake may take
+    (bake_timeout, 0 for a stack that bakes no image)."""
+    number = DEFAULT_LOCK_TIMEOUT if value is None else _whole_number(value)
+    lowest, highest = LOCK_TIMEOUT_RANGE
+    if number is None or not lowest <= number <= highest:
+        raise ValueError("spot_lock_timeout must be a whole number of seconds from %d to %d; got %r" % (lowest, highest, value))
+    if number <= bake_timeout:
+        raise ValueError("spot_lock_timeout (%d) must be longer than spot_image_bake_timeout (%d): a run that bakes holds "
+                         "the stack's lock at least that long" % (number, bake_timeout))
     return number
 
 
@@ -740,6 +762,9 @@ def check_pull_credential(stack, parameter, repo=None):
             or not SSM_NAME_PATTERN.match(parameter)):
         raise ValueError("spot_pull_credential must be the name of an SSM parameter under %s (the stack's own, which "
                          "its instances may read); got %r" % (prefix, parameter))
+    if parameter in (env_parameter(stack), lock_parameter(stack)):
+        raise ValueError("spot_pull_credential must not be %s, a parameter that spotkit.ec2 writes itself; got %r"
+                         % (parameter, parameter))
     if isinstance(repo, str) and repo.startswith("file:"):
         raise ValueError("spot_pull_credential is for a project reached over https:// or SSH; spot_pull_repo %r is on the "
                          "instance itself and needs none" % (repo,))
@@ -926,7 +951,7 @@ PLAN_VARIABLES = (
     "spot_endpoint_url", "spot_instance_endpoint_url", "spot_endpoint_access_key", "spot_endpoint_secret_key",
     "spot_alarm_email", "spot_instance_policy_arns", "spot_root_volume_size",
     "spot_alarm_webhooks", "spot_alarm_health_check_path", "spot_alarm_health_check_match",
-    "spot_image_bake", "spot_image_keep", "spot_image_bake_timeout",
+    "spot_image_bake", "spot_image_keep", "spot_image_bake_timeout", "spot_lock_timeout",
 ) + tuple(ALARM_THRESHOLDS)
 
 
@@ -994,6 +1019,15 @@ def settings(stack, variables):
     return document
 
 
+def _bake_timeout_of(get):
+    """The seconds a run of the stack may bake, for check_lock_timeout(): 0 when it bakes no image or when the
+    image variables are bad themselves (their own checks say so)."""
+    try:
+        return check_bake_timeout(get("spot_image_bake_timeout")) if check_image_bake(get("spot_image_bake")) else 0
+    except ValueError:
+        return 0
+
+
 def _checks(stack, variables, instance_variables):
     """One check per rule, each raising ValueError when its rule is broken; all run, so every error shows."""
     get = variables.get
@@ -1015,6 +1049,7 @@ def _checks(stack, variables, instance_variables):
         "image_bake": lambda: check_image_bake(get("spot_image_bake")),
         "image_keep": lambda: check_image_keep(get("spot_image_keep")),
         "bake_timeout": lambda: check_bake_timeout(get("spot_image_bake_timeout")),
+        "lock_timeout": lambda: check_lock_timeout(get("spot_lock_timeout"), _bake_timeout_of(get)),
         "credentials": lambda: check_endpoint_credentials(
             get("spot_endpoint_url"), get("spot_endpoint_access_key"), get("spot_endpoint_secret_key")),
     }
@@ -1069,4 +1104,5 @@ def plan_stack(stack, variables, instance_variables_allowed):
         "image": {"bake": checked["image_bake"], "keep": checked["image_keep"], "bake_timeout": checked["bake_timeout"],
                   "role_tag": ROLE_TAG, "bake_tag": BAKE_TAG, "bake_error_tag": BAKE_ERROR_TAG,
                   "builder_name": "%s%s-builder" % (RESOURCE_PREFIX, stack)},
+        "lock": {"parameter": lock_parameter(stack), "timeout": checked["lock_timeout"]},
     }

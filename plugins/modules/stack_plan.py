@@ -31,7 +31,8 @@ description:
     thresholds (C(spot_alarm_memory_percent), C(spot_alarm_disk_percent), C(spot_alarm_cpu_percent) 1-99,
     C(spot_alarm_cpu_credits) 1-4608, C(spot_alarm_pull_failures) 1-4), C(spot_alarm_health_check_path) and
     C(spot_alarm_health_check_match); C(spot_instance_policy_arns); C(spot_root_volume_size); C(spot_image_bake),
-    C(spot_image_keep) (1-100) and C(spot_image_bake_timeout) (60-14400 seconds); fixed endpoint credentials in pairs
+    C(spot_image_keep) (1-100) and C(spot_image_bake_timeout) (60-14400 seconds); C(spot_lock_timeout) (300-86400
+    seconds, longer than the bake timeout of a stack that bakes); fixed endpoint credentials in pairs
     and only with C(spot_endpoint_url)."
   - "Returns what provisioning needs, derived once: names and tags, the architecture and credit model of the
     instance types, the image parameter, the DNS names, the security group rules, the log groups, and the settings
@@ -169,6 +170,9 @@ plan:
       type: dict
     settings:
       description: The instance's settings, without C(spot_env_version), which is known once the env is stored.
+      type: dict
+    lock:
+      description: The stack's lock (M(spotkit.ec2.stack_lock)), its C(parameter) and its C(timeout) in seconds.
       type: dict
     image:
       description:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import json
 import os
 import urllib.parse
@@ -32,7 +33,8 @@ class Aws:
         self.emulator = emulator
         self.url = emulator.url
         self.workdir = workdir
-        self.runs = 0
+        # next() of a count is atomic: tests may run playbooks from several threads at once.
+        self.runs = itertools.count(1)
 
     @property
     def emulator_url(self):
@@ -50,8 +52,7 @@ class Aws:
 
     def playbook(self, playbook, stacks, *args, forks=32):
         """Run playbooks/<playbook>.yml on an inventory of `stacks` ({name: variables})."""
-        self.runs += 1
-        inventory = self.workdir / ("inventory-%d.yml" % self.runs)
+        inventory = self.workdir / ("inventory-%d.yml" % next(self.runs))
         inventory.write_text(yaml.safe_dump({"spot_stacks": {"hosts": stacks}}))
         env = environment(without=("AWS_", "ANSIBLE_"))
         env.update(CREDENTIALS, AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,

@@ -267,3 +267,33 @@ def test_bad_stack_image_variables_are_named_with_their_value(variable, value, m
 def test_numbers_from_the_command_line_are_taken():
     image = plan(spot_image_keep="3", spot_image_bake_timeout="600")["image"]
     assert (image["keep"], image["bake_timeout"]) == (3, 600)
+
+
+def test_the_lock_is_the_stacks_parameter_and_goes_stale_after_an_hour():
+    assert plan()["lock"] == {"parameter": "/spotkit/shop/lock", "timeout": 3600}
+    assert plan(spot_lock_timeout="600")["lock"]["timeout"] == 600
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"spot_lock_timeout": 299}, "spot_lock_timeout must be a whole number of seconds from 300 to 86400; got 299"),
+    ({"spot_lock_timeout": 86401}, "got 86401"),
+    ({"spot_lock_timeout": False}, "got False"),
+    # A run that bakes holds the lock through the bake: a shorter lock would look stale to the next run.
+    ({"spot_image_bake": True, "spot_image_bake_timeout": 3600},
+     "spot_lock_timeout (3600) must be longer than spot_image_bake_timeout (3600)"),
+])
+def test_bad_lock_timeouts_are_named_with_their_value(changes, message):
+    with pytest.raises(StackError) as error:
+        plan(**changes)
+    assert any(message in text for text in error.value.errors), error.value.errors
+
+
+def test_a_long_bake_timeout_needs_no_longer_lock_when_the_stack_bakes_nothing():
+    assert plan(spot_image_bake_timeout=7200)["lock"]["timeout"] == 3600
+
+
+@pytest.mark.parametrize("parameter", ["/spotkit/shop/lock", "/spotkit/shop/env"])
+def test_the_pull_credential_is_not_a_parameter_that_spotkit_writes(parameter):
+    with pytest.raises(StackError) as error:
+        plan(spot_pull_credential=parameter)
+    assert any("spot_pull_credential must not be %s" % parameter in text for text in error.value.errors), error.value.errors
