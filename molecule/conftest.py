@@ -14,6 +14,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from harness.playbook import run_playbook as run_ansible_playbook  # noqa: E402 pylint: disable=wrong-import-position
 
 
+def pytest_collection_modifyitems(items):
+    """One xdist group per host: a scenario whose verifier runs `-n 2 --dist loadgroup` checks its hosts side
+    by side, each host's tests in file order on one worker (they build on each other's state)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "_testinfra_host" in callspec.params:
+            item.add_marker(pytest.mark.xdist_group(callspec.params["_testinfra_host"].backend.get_pytest_id()))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):  # pylint: disable=unused-argument
     """When a check fails, attach the end of the host's journal to the report: it usually says why."""
