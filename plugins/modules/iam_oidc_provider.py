@@ -46,8 +46,10 @@ options:
     default: present
 notes:
   - Supports check mode.
+  - IAM is global; O(region) only picks the endpoint botocore signs for, in the partition of that region.
 extends_documentation_fragment:
   - amazon.aws.common.modules
+  - amazon.aws.region.modules
   - amazon.aws.boto3
 """
 
