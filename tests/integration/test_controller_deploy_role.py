@@ -64,3 +64,12 @@ def test_absent_removes_the_role_and_the_provider(world):
     iam = world["aws"].client("iam")
     assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
     assert [role["RoleName"] for role in iam.list_roles()["Roles"]] == []
+
+
+@pytest.mark.parametrize("given", [(), ("-e", "controller_policy_path=")], ids=["missing", "empty"])
+def test_without_a_path_the_playbook_fails_first_naming_the_variable(world, given):
+    failed = world["aws"].playbook("controller_policy", world["stacks"], *given)
+    assert failed.rc != 0
+    name, message = failed.failure("localhost")
+    assert name == "Check where the policy goes"
+    assert "controller_policy_path must be" in message and 'got ""' in message, message
