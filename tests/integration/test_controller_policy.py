@@ -4,7 +4,8 @@ that enforces IAM.
 
 moto checks actions only: the policy's resources are widened to "*" and its conditions dropped here, and
 tests/unit/roles/controller reads them. One stack without a domain, provisioned and torn down once for the module;
-then, for two actions drawn from those that these runs made, a run without that action fails and names it. The
+and, between them, what pull.yml calls on an instance is made as a user holding the stack's instance policy. Then,
+for two actions drawn from those that the provisioning and teardown runs made, a run without that action fails and names it. The
 seed of the draw is printed; SPOTKIT_POLICY_SEED=<seed> draws the same actions again.
 """
 
@@ -14,8 +15,10 @@ import json
 import os
 import random
 
+import botocore.exceptions
 import pytest
 
+from ansible_collections.spotkit.ec2.plugins.modules import stack_eip_attach
 from harness.aws import Aws
 from harness.emulator import running_emulator
 from stacks import IMAGES, REGION
@@ -29,7 +32,7 @@ ALWAYS_ALLOWED = {"sts:GetCallerIdentity"}
 def stacks(url):
     return {STACK: {"spot_region": REGION, "spot_endpoint_url": url, "spot_image_id": IMAGES["arm64"],
                     "spot_pull_repo": "https://example.com/site.git", "spot_teardown_log_groups": True,
-                    "spot_services": [{"name": "web", "image": "nginx:1", "ports": ["80:80"]}]}}
+                    "spot_services": [{"name": "web", "image": "nginx:1", "ports": ["80:80"], "env": {"GREETING": "hello"}}]}}
 
 
 def widened(policy, without=()):
@@ -46,7 +49,7 @@ class Account:
         self.admin = admin
         self.policy = policy
         self.user = None
-        self.runs = {}
+        self.instance_calls = {}
 
     def create_user(self):
         iam = self.admin.client("iam")
@@ -94,8 +97,54 @@ def fixture_account(tmp_path_factory):
 
 @pytest.fixture(scope="module", name="full_runs")
 def fixture_full_runs(account):
-    """Provision and teardown as the user with the whole policy: (provision run, teardown run)."""
-    return account.run("provision"), account.run("teardown")
+    """Provision and teardown as the user with the whole policy: (provision run, teardown run); in between, what
+    an instance of the stack does (account.instance_calls)."""
+    provision = account.run("provision")
+    if provision.rc == 0:
+        account.instance_calls = instance_calls(account)
+    return provision, account.run("teardown")
+
+
+def instance_calls(account):
+    """The AWS calls of pull.yml on an instance of the stack, made under enforcement by an IAM user whose only policy
+    is the stack's instance policy (widened as above): {call: its error, empty when it worked}."""
+    iam, name = account.admin.client("iam"), "spotkit-%s-%s" % (STACK, REGION)
+    policy = iam.get_role_policy(RoleName=name, PolicyName=name)["PolicyDocument"]
+    iam.create_user(UserName="spotkit-instance")
+    iam.put_user_policy(UserName="spotkit-instance", PolicyName="instance", PolicyDocument=json.dumps(
+        widened(json.loads(policy) if isinstance(policy, str) else policy)))
+    key = iam.create_access_key(UserName="spotkit-instance")["AccessKey"]
+    instance = Aws(account.admin.emulator, account.admin.workdir,
+                   {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]})
+    (group,) = account.admin.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+    instance_id = group["Instances"][0]["InstanceId"]
+    ec2 = instance.client("ec2")
+    calls = {
+        # The eip role's module, whole: it finds the address and associates it.
+        "stack_eip_attach": lambda: stack_eip_attach.Attacher(lambda: ec2, STACK, instance_id, REGION).attempt(),
+        # pull.yml's lookup of the services' env.
+        "ssm GetParameter": lambda: instance.client("ssm").get_parameter(Name="/spotkit/%s/env" % STACK, WithDecryption=True),
+        # A builder's bake outcome (amazon.aws.ec2_tag reads the tags, then sets them).
+        "bake tags": lambda: (ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [instance_id]}]),
+                              ec2.create_tags(Resources=[instance_id], Tags=[{"Key": "spotkit:bake", "Value": "done"}])),
+    }
+    errors = {}
+    account.admin.enforce_iam()
+    try:
+        for call, make in calls.items():
+            try:
+                make()
+                errors[call] = ""
+            except botocore.exceptions.ClientError as exc:
+                errors[call] = str(exc)
+    finally:
+        account.admin.enforce_iam(False)
+    return errors
+
+
+def test_the_instance_policy_allows_what_pull_yml_calls(account, full_runs):
+    assert full_runs[0].rc == 0, full_runs[0].explain()
+    assert account.instance_calls == {"stack_eip_attach": "", "ssm GetParameter": "", "bake tags": ""}
 
 
 def policy_actions(policy):
