@@ -5,8 +5,9 @@ that enforces IAM.
 moto checks actions only: the policy's resources are widened to "*" and its conditions dropped here, and
 tests/unit/roles/controller reads them. One stack without a domain, provisioned and torn down once for the module;
 and, between them, what pull.yml calls on an instance is made as a user holding the stack's instance policy. Then,
-for two actions drawn from those that the provisioning and teardown runs made, a run without that action fails and names it. The
-seed of the draw is printed; SPOTKIT_POLICY_SEED=<seed> draws the same actions again.
+for two actions drawn from those that the provisioning run made, a provisioning run without that action fails and names
+it (drawn from provisioning's only: a teardown-only action would cost a whole provisioning run first). The seed of the draw
+is printed; SPOTKIT_POLICY_SEED=<seed> draws the same actions again.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ STACK = "gate"
 USER = "spotkit-deployer"
 # AWS lets every caller ask who it is, whatever its policies; moto too.
 ALWAYS_ALLOWED = {"sts:GetCallerIdentity"}
+# Needed, but a run goes on without it: the cost then comes from its dated table, and says why.
+FALLS_BACK = {"ec2:DescribeSpotPriceHistory"}
 
 
 def stacks(url):
@@ -168,16 +171,13 @@ def test_every_action_the_runs_made_is_in_the_policy(account, full_runs):
 
 def test_without_one_action_a_run_fails_and_names_it(account, full_runs):
     seed = int(os.environ.get("SPOTKIT_POLICY_SEED") or random.SystemRandom().randrange(2 ** 32))
-    provision, teardown = full_runs
-    candidates = sorted((provision.iam_actions | teardown.iam_actions) - ALWAYS_ALLOWED)
+    candidates = sorted(full_runs[0].iam_actions - ALWAYS_ALLOWED - FALLS_BACK)
     drawn = random.Random(seed).sample(candidates, 2)
     print("SPOTKIT_POLICY_SEED=%d draws %s" % (seed, ", ".join(drawn)))
     for action in drawn:
         account.allow(without=[action])
         failed = account.run("provision")
-        if failed.rc == 0:
-            failed = account.run("teardown")
-        assert failed.rc != 0, "SPOTKIT_POLICY_SEED=%d: provision and teardown worked without %s" % (seed, action)
+        assert failed.rc != 0, "SPOTKIT_POLICY_SEED=%d: provisioning worked without %s" % (seed, action)
         assert action in failed.output, "SPOTKIT_POLICY_SEED=%d: %s" % (seed, failed.explain())
         # An empty account for the next action: quicker than a teardown.
         account.reset()
