@@ -19,8 +19,8 @@ sys.path.insert(0, str(REPO / "tests"))
 # The modules that run longest (several provisioning runs each), longest first: a worker that took
 # one of them last would finish long after the others. The rest follow in xdist's order.
 LONGEST = tuple("tests/integration/%s.py" % name for name in (
-    "test_provision", "test_iam_per_stack_and_region", "test_stack_image", "test_image_lookup", "test_alerting",
-    "test_secrets_stay_out_of_output"))
+    "test_provision", "test_controller_policy", "test_iam_per_stack_and_region", "test_stack_image", "test_image_lookup",
+    "test_alerting", "test_secrets_stay_out_of_output"))
 
 
 class LongestModulesFirst(LoadFileScheduling):

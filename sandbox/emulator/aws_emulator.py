@@ -20,6 +20,7 @@ import threading
 from moto.server import ThreadedMotoServer
 
 import moto_gaps
+import moto_iam
 from emulator_process import LISTENING
 from listen import parse_address
 
@@ -29,6 +30,7 @@ def main(argv=None):
     parser.add_argument("--listen", action="append", type=parse_address, required=True, metavar="HOST:PORT")
     args = parser.parse_args(argv)
     moto_gaps.install()
+    moto_iam.install()
 
     # Every server thread dispatches to moto's process-wide backends, so they share one state.
     servers = [ThreadedMotoServer(ip_address=host, port=port, verbose=False) for host, port in args.listen]

@@ -22,6 +22,8 @@ HEALTH_CHECK_REGION = "us-east-1"
 # The public hosted zone of the example stacks' domains; reset() creates it, as a user would.
 ZONE = "example.com"
 TAG = "spotkit:stack"
+# Where a service's signing name is not its IAM prefix.
+IAM_PREFIXES = {"monitoring": "cloudwatch"}
 # Unlikely strings: Ansible masks every occurrence of a secret in its output.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "spotkit-test-access-key", "AWS_SECRET_ACCESS_KEY": "spotkit-test-secret-key"}
 
@@ -29,12 +31,14 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "spotkit-test-access-key", "AWS_SECRET_ACCES
 class Aws:
     """The account of one running emulator (harness.emulator); playbooks run in `workdir`'s inventories."""
 
-    def __init__(self, emulator, workdir):
+    def __init__(self, emulator, workdir, credentials=None):
         self.emulator = emulator
         self.url = emulator.url
         self.workdir = workdir
         # next() of a count is atomic: tests may run playbooks from several threads at once.
         self.runs = itertools.count(1)
+        # Whose calls these are: an IAM user's access key once the emulator enforces IAM (enforce_iam()).
+        self.credentials = credentials or CREDENTIALS
 
     @property
     def emulator_url(self):
@@ -42,8 +46,8 @@ class Aws:
 
     def client(self, service, region=REGION):
         return boto3.client(service, endpoint_url=self.url, region_name=region,
-                            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+                            aws_access_key_id=self.credentials["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=self.credentials["AWS_SECRET_ACCESS_KEY"])
 
     def reset(self):
         """An empty account, but for the hosted zone the example stacks' domains live in."""
@@ -55,7 +59,7 @@ class Aws:
         inventory = self.workdir / ("inventory-%d.yml" % next(self.runs))
         inventory.write_text(yaml.safe_dump({"spot_stacks": {"hosts": stacks}}))
         env = environment(without=("AWS_", "ANSIBLE_"))
-        env.update(CREDENTIALS, AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        env.update(self.credentials, AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
                    ANSIBLE_FORKS=str(forks), ANSIBLE_DEPRECATION_WARNINGS="false")
         return run_playbook("-i", inventory, "playbooks/%s.yml" % playbook, *args, env=env, timeout=600)
 
@@ -130,6 +134,14 @@ class Aws:
 
     def actions(self):
         """The names of the recorded requests' actions, of the JSON protocol (X-Amz-Target) or the query one (Action=)."""
+        return [pair[1] for pair in self._recorded_actions()]
+
+    def iam_actions(self):
+        """The recorded requests' actions as IAM names them, service:Action; REST protocols' (Route 53) left out."""
+        return ["%s:%s" % (IAM_PREFIXES.get(service, service), action) for service, action in self._recorded_actions() if action]
+
+    def _recorded_actions(self):
+        """(signing name, action name) of each recorded request; the signing name from its credential scope."""
         with urllib.request.urlopen(self.url + "/moto-api/recorder/download-recording", timeout=30) as response:
             lines = response.read().decode().splitlines()
         found = []
@@ -138,8 +150,20 @@ class Aws:
             body = base64.b64decode(entry["body"]).decode(errors="replace") if entry["body_encoded"] else entry["body"] or ""
             action = headers.get("x-amz-target", "").rpartition(".")[2] or urllib.parse.parse_qs(
                 body + "&" + urllib.parse.urlsplit(entry.get("url", "")).query).get("Action", [""])[0]
-            found.append(action)
+            # Credential=KEY/DATE/REGION/SERVICE/aws4_request
+            scope = headers.get("authorization", "").partition("Credential=")[2].split(",")[0].split("/")
+            found.append((scope[3] if len(scope) > 3 else "", action))
         return found
+
+    def enforce_iam(self, enforced=True):
+        """From now on, check the action of every call against its caller's IAM policies, or stop checking.
+
+        moto then refuses an access key that is not an IAM user's, and checks actions only: not resources,
+        nor conditions."""
+        request = urllib.request.Request(self.url + "/moto-api/reset-auth", data=b"0" if enforced else b"inf",
+                                         method="POST", headers={"Content-Type": "text/plain"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
 
     def _recorder(self, action):
         request = urllib.request.Request(self.url + "/moto-api/recorder/" + action, method="POST")
