@@ -66,18 +66,23 @@ def request_action(path, content_type, body, target=""):
 
 
 class Faults:
-    """How many errors are still to be injected per (client, action); shared by all threads."""
+    """How many errors are still to be injected per (client, action); shared by all threads.
+
+    Each fault is (action, count, code), or (action, count, code, about): then only requests whose body holds
+    `about` get the error (one SSM parameter's PutParameter, say, and not another's)."""
 
     def __init__(self, faults):
-        self.plan = {action: (count, code) for action, count, code in faults}
+        self.plan = {fault[0]: (fault[1], fault[2], fault[3].encode() if len(fault) > 3 else b"") for fault in faults}
         self.injected = {}
         self.lock = threading.Lock()
 
-    def take(self, client, action):
+    def take(self, client, action, body=b""):
         """The error code to answer this request with, or None to forward it."""
         if action not in self.plan:
             return None
-        count, code = self.plan[action]
+        count, code, about = self.plan[action]
+        if about not in body:
+            return None
         with self.lock:
             done = self.injected.get((client, action), 0)
             if done >= count:
@@ -99,7 +104,7 @@ def make_handler(faults, upstream, log):
             client = self.client_address[0]
             target = self.headers.get("X-Amz-Target", "")
             action = request_action(self.path, self.headers.get("Content-Type", ""), body, target)
-            code = faults.take(client, action)
+            code = faults.take(client, action, body)
             if code:
                 content_type = "application/x-amz-json-1.1" if target else "text/xml"
                 status, headers, payload = ERRORS[code][0], [("Content-Type", content_type)], error_body(code, bool(target))

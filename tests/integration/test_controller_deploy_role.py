@@ -52,6 +52,20 @@ def test_the_role_trusts_one_branch_of_one_repository_and_holds_the_policy(world
     assert iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"] == []
 
 
+def test_pull_requests_get_a_role_that_only_reads(world):
+    iam = world["aws"].client("iam")
+    check = ROLE + "-check"
+    (statement,) = iam.get_role(RoleName=check)["Role"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Condition"]["StringEquals"][PROVIDER + ":sub"] == "repo:you/site:pull_request"
+    policy = iam.get_role_policy(RoleName=check, PolicyName=check)["PolicyDocument"]
+    reads = {action for part in (json.loads(policy) if isinstance(policy, str) else policy)["Statement"] for action in part["Action"]}
+    everything = {action for part in json.loads(world["path"].read_text())["Statement"] for action in part["Action"]}
+    assert reads and reads <= everything
+    assert {action.split(":")[1].startswith(("Describe", "Get", "List")) for action in reads} == {True}
+    # Check mode reads the lock: it takes none.
+    assert "ssm:GetParameter" in reads and "ssm:PutParameter" not in reads
+
+
 def test_a_second_run_and_check_mode_change_nothing(world):
     for extra in ((), ("--check",)):
         again = run(world, *extra)
@@ -60,7 +74,7 @@ def test_a_second_run_and_check_mode_change_nothing(world):
 
 def test_absent_removes_the_role_and_the_provider(world):
     gone = run(world, "-e", "controller_deploy_state=absent", "-e", "controller_oidc_provider_state=absent")
-    assert gone.changed_tasks("localhost") == ["Remove the deploy role", "Remove GitHub Actions' provider"]
+    assert gone.changed_tasks("localhost") == ["Remove the deploy role and the check role", "Remove GitHub Actions' provider"]
     iam = world["aws"].client("iam")
     assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
     assert [role["RoleName"] for role in iam.list_roles()["Roles"]] == []

@@ -38,6 +38,11 @@ def stacks(url):
                     "spot_services": [{"name": "web", "image": "nginx:1", "ports": ["80:80"], "env": {"GREETING": "hello"}}]}}
 
 
+def reads_of(policy):
+    """What the deploy role's check role holds (roles/controller): the policy's Describe, Get and List actions."""
+    return [action for action in policy_actions(policy) if action.split(":")[1].startswith(("Describe", "Get", "List"))]
+
+
 def widened(policy, without=()):
     """The policy as moto can check it: every resource "*", no condition; the actions `without` left out."""
     statements = [{"Effect": "Allow", "Action": [action for action in statement["Action"] if action not in without],
@@ -53,6 +58,7 @@ class Account:
         self.policy = policy
         self.user = None
         self.instance_calls = {}
+        self.check_run = None
 
     def create_user(self):
         iam = self.admin.client("iam")
@@ -73,12 +79,22 @@ class Account:
         self.admin.client("iam").put_user_policy(UserName=USER, PolicyName="controller",
                                                  PolicyDocument=json.dumps(widened(self.policy, without)))
 
-    def run(self, playbook):
-        """Run a playbook as the user, under enforcement; its IAM actions recorded."""
+    def reader(self):
+        """An IAM user whose only policy is the policy's reads (reads_of), as a pull request's check run holds."""
+        iam = self.admin.client("iam")
+        iam.create_user(UserName="spotkit-checker")
+        readonly = widened(self.policy, without=set(policy_actions(self.policy)) - set(reads_of(self.policy)))
+        iam.put_user_policy(UserName="spotkit-checker", PolicyName="check", PolicyDocument=json.dumps(readonly))
+        key = iam.create_access_key(UserName="spotkit-checker")["AccessKey"]
+        return Aws(self.admin.emulator, self.user.workdir,
+                   {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]})
+
+    def run(self, playbook, *args, user=None):
+        """Run a playbook as the user (or `user`), under enforcement; its IAM actions recorded."""
         self.admin.enforce_iam()
         try:
             with self.admin.recording():
-                run = self.user.playbook(playbook, stacks(self.admin.url))
+                run = (user or self.user).playbook(playbook, stacks(self.admin.url), *args)
         finally:
             self.admin.enforce_iam(False)
         run.iam_actions = set(self.admin.iam_actions())
@@ -105,6 +121,7 @@ def fixture_full_runs(account):
     provision = account.run("provision")
     if provision.rc == 0:
         account.instance_calls = instance_calls(account)
+        account.check_run = account.run("provision", "--check", user=account.reader())
     return provision, account.run("teardown")
 
 
@@ -152,6 +169,12 @@ def test_the_instance_policy_allows_what_pull_yml_calls(account, full_runs):
 
 def policy_actions(policy):
     return {action for statement in policy["Statement"] for action in statement["Action"]}
+
+
+def test_a_pull_requests_check_run_needs_only_the_reads(account, full_runs):
+    assert full_runs[0].rc == 0, full_runs[0].explain()
+    assert account.check_run.rc == 0, account.check_run.explain()
+    assert account.check_run.changed_tasks(STACK) == []
 
 
 def test_the_policy_provisions_and_tears_down_a_stack(account, full_runs):

@@ -24,9 +24,10 @@ SERVICES = [{"name": "web", "image": "nginx:1", "ports": ["80:80"], "env": {"API
 
 @contextlib.contextmanager
 def denying(upstream, action, log):
-    """The emulator behind a proxy that answers `action` with AccessDenied (AuthFailure for EC2's query protocol)."""
+    """The emulator behind a proxy that answers `action` with AccessDenied (AuthFailure for EC2's query protocol);
+    PutParameter only for the env's parameter, not for the stack's lock."""
     code = "AccessDenied" if action in ("CreateLogGroup", "PutParameter") else "UnauthorizedOperation"
-    faults = aws_fault_proxy.Faults([(action, 1000, code)])
+    faults = aws_fault_proxy.Faults([(action, 1000, code, "/env" if action == "PutParameter" else "")])
     (server,) = serve([("127.0.0.1", 0)], aws_fault_proxy.make_handler(faults, upstream, RequestLog(str(log))))
     try:
         yield "http://%s:%d" % server.server_address[:2]
