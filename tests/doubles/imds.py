@@ -5,7 +5,8 @@ token. A GET answers only when X-aws-ec2-metadata-token carries a live token, el
 for an instance that requires IMDSv2 (HttpTokens=required). It serves the instance-id,
 placement/region and placement/availability-zone of one instance, and its instance identity
 document (/latest/dynamic/instance-identity/document, JSON sent as text/plain). Each request is
-logged as one JSON line: time, client, method, path, token (none, valid, invalid), status.
+logged as one JSON line: time, client, method, path, token (none, valid, invalid), status, agent
+(the User-Agent: which program of the instance asked).
 
 The spot notices answer 404 until a test posts one: PUT or POST /spotkit-double/<notice> with the JSON
 body that EC2 would serve, DELETE /spotkit-double/<notice> takes it back, where <notice> is
@@ -89,7 +90,8 @@ def make_handler(metadata, log, refuse_tokens=None):
 
         def reply(self, status, text="", token="none"):
             # Logged before the answer leaves, so a client that got it finds it in the log.
-            log.write(client=self.client_address[0], method=self.command, path=self.path, token=token, status=status)
+            log.write(client=self.client_address[0], method=self.command, path=self.path, token=token, status=status,
+                      agent=self.headers.get("User-Agent", ""))
             reply(self, status, text.encode())
 
         def post_notice(self):
