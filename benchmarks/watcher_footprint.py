@@ -5,7 +5,7 @@
 Renders /usr/local/sbin/spotkit-watch as the interruption_watcher role writes it, runs it for --seconds against
 the IMDSv2 test double (tests/doubles/imds.py, in this process, with no notice posted), polling every --interval
 seconds (the role's default: 5), then stops it. Prints the polls the double answered, the CPU seconds of the
-watcher's whole tree (bash and every curl it started, from the kernel's accounting of waited-for children) as a
+watcher's whole tree (bash and any process it started, from the kernel's accounting of waited-for children) as a
 share of one CPU, and the peak of the tree's summed RSS and PSS, sampled from /proc every 20 ms
 (benchmarks/measure_tree.py). Targets for a t4g.nano: at most 0.1 % CPU and 10 MiB.
 """
@@ -52,8 +52,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="spotkit-watch-bench-"))
     log = work / "imds.jsonl"
-    (server,) = serve([("127.0.0.1", 0)], imds.make_handler(imds.instance_metadata("i-0123456789abcdef0", "eu-west-1"),
-                                                          RequestLog(str(log))))
+    metadata = imds.instance_metadata("i-0123456789abcdef0", "eu-west-1")
+    (server,) = serve([("127.0.0.1", 0)], imds.make_handler(metadata, RequestLog(str(log))))
     script = work / "spotkit-watch"
     script.write_text(render_role_template("interruption_watcher", "spotkit-watch.j2", {
         "interruption_watcher_stack": "blog", "interruption_watcher_region": "eu-west-1",
@@ -64,7 +64,7 @@ def main(argv=None):
     start = time.monotonic()
     with open(work / "watch.log", "w", encoding="utf-8") as output:
         process = subprocess.Popen(["bash", str(script)], stdout=output, stderr=subprocess.STDOUT,
-                                   env=dict(os.environ, RUNTIME_DIRECTORY=str(work / "run")), start_new_session=True)
+                                   start_new_session=True)
     peaks = {"rss": 0, "pss": 0}
     done = threading.Event()
 

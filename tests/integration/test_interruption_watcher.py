@@ -95,7 +95,7 @@ def watcher(tmp_path, imds_url, endpoint_url="", quiet=60):
     script = tmp_path / "spotkit-watch"
     script.write_text(render_role_template("interruption_watcher", "spotkit-watch.j2", variables))
     output = tmp_path / "watch.log"
-    env = dict(os.environ, RUNTIME_DIRECTORY=str(tmp_path / "run"), AWS_CONFIG_FILE=os.devnull,
+    env = dict(os.environ, AWS_CONFIG_FILE=os.devnull,
                AWS_SHARED_CREDENTIALS_FILE=os.devnull, **CREDENTIALS)
     with open(output, "w", encoding="utf-8") as stream:
         # Its own process group, as its unit's control group: the stop that waits in the background ends with it.
