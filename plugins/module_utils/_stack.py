@@ -528,9 +528,11 @@ IMAGE_ID_PATTERN = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
 DOMAIN_LABEL_PATTERN = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # The on-instance roles that playbooks/pull.yml applies; spot_instance_vars may set their public
 # variables (their argument specs' options), except those pull.yml sets from the stack's settings.
-INSTANCE_ROLES = ("system", "docker", "container_service", "eip", "cloudwatch_agent", "ansible_pull")
+INSTANCE_ROLES = ("system", "docker", "container_service", "eip", "interruption_watcher", "cloudwatch_agent", "ansible_pull")
 SET_BY_PULL = frozenset((
     "container_service_services", "container_service_env", "eip_stack", "eip_region", "eip_endpoint_url",
+    "interruption_watcher_stack", "interruption_watcher_region", "interruption_watcher_endpoint_url",
+    "interruption_watcher_python", "interruption_watcher_units",
     "cloudwatch_agent_stack", "cloudwatch_agent_services", "cloudwatch_agent_region", "cloudwatch_agent_extra_logs",
     "ansible_pull_repo_url", "ansible_pull_version", "ansible_pull_executable", "ansible_pull_credential_parameter",
     "ansible_pull_allowed_signers",

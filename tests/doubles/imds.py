@@ -5,7 +5,15 @@ token. A GET answers only when X-aws-ec2-metadata-token carries a live token, el
 for an instance that requires IMDSv2 (HttpTokens=required). It serves the instance-id,
 placement/region and placement/availability-zone of one instance, and its instance identity
 document (/latest/dynamic/instance-identity/document, JSON sent as text/plain). Each request is
-logged as one JSON line: time, client, method, path, token (none, valid, invalid), status.
+logged as one JSON line: time, client, method, path, token (none, valid, invalid), status, agent
+(the User-Agent: which program of the instance asked).
+
+The spot notices answer 404 until a test posts one: PUT or POST /spotkit-double/<notice> with the JSON
+body that EC2 would serve, DELETE /spotkit-double/<notice> takes it back, where <notice> is
+spot/instance-action or events/recommendations/rebalance (served under /latest/meta-data/). Only the
+double has /spotkit-double/, and it needs no token: it is the test's hand, not the instance's.
+--refuse-tokens STATUS answers every token request with STATUS (401 or 403), as an instance whose
+metadata service refuses sessions.
 
     python imds.py --listen 172.17.0.1:45463 --instance-id i-0123456789abcdef0 --region eu-west-1 --log imds.jsonl
 """
@@ -26,6 +34,10 @@ TOKEN_PATH = "/latest/api/token"
 TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
 TOKEN_HEADER = "X-aws-ec2-metadata-token"
 MAX_TTL = 21600
+# What a test may post, and where the instance reads it.
+CONTROL_PREFIX = "/spotkit-double/"
+NOTICES = ("spot/instance-action", "events/recommendations/rebalance")
+NOTICE_PREFIX = "/latest/meta-data/"
 
 
 class Tokens:
@@ -66,7 +78,8 @@ def instance_metadata(instance_id, region):
     }
 
 
-def make_handler(metadata, log):
+def make_handler(metadata, log, refuse_tokens=None):
+    """metadata: path -> text, which the notices a test posts join and leave."""
     tokens = Tokens()
 
     class Handler(BaseHTTPRequestHandler):
@@ -77,12 +90,42 @@ def make_handler(metadata, log):
 
         def reply(self, status, text="", token="none"):
             # Logged before the answer leaves, so a client that got it finds it in the log.
-            log.write(client=self.client_address[0], method=self.command, path=self.path, token=token, status=status)
+            log.write(client=self.client_address[0], method=self.command, path=self.path, token=token, status=status,
+                      agent=self.headers.get("User-Agent", ""))
             reply(self, status, text.encode())
 
+        def post_notice(self):
+            notice = self.path[len(CONTROL_PREFIX):]
+            if notice not in NOTICES:
+                return self.reply(404)
+            if self.command == "DELETE":
+                metadata.pop(NOTICE_PREFIX + notice, None)
+                return self.reply(200)
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            try:
+                json.loads(body)
+            except ValueError:
+                return self.reply(400, "a notice is the JSON that EC2 serves")
+            metadata[NOTICE_PREFIX + notice] = body
+            return self.reply(200)
+
+        def do_POST(self):  # pylint: disable=invalid-name
+            if self.path.startswith(CONTROL_PREFIX):
+                return self.post_notice()
+            return self.reply(405)
+
+        def do_DELETE(self):  # pylint: disable=invalid-name
+            if self.path.startswith(CONTROL_PREFIX):
+                return self.post_notice()
+            return self.reply(405)
+
         def do_PUT(self):  # pylint: disable=invalid-name
+            if self.path.startswith(CONTROL_PREFIX):
+                return self.post_notice()
             if self.path != TOKEN_PATH:
                 return self.reply(404)
+            if refuse_tokens:
+                return self.reply(refuse_tokens)
             # EC2 refuses token requests that went through a proxy.
             if self.headers.get("X-Forwarded-For"):
                 return self.reply(403)
@@ -109,9 +152,10 @@ def main(argv=None):
     parser.add_argument("--instance-id", required=True)
     parser.add_argument("--region", required=True)
     parser.add_argument("--log", help="append one JSON line per request to this file")
+    parser.add_argument("--refuse-tokens", type=int, choices=(401, 403), help="answer every token request so")
     args = parser.parse_args(argv)
     metadata = instance_metadata(args.instance_id, args.region)
-    return run(args.listen, make_handler(metadata, RequestLog(args.log)), "IMDSv2 (test double) for %s" % args.instance_id)
+    return run(args.listen, make_handler(metadata, RequestLog(args.log), args.refuse_tokens), "IMDSv2 (test double) for %s" % args.instance_id)
 
 
 if __name__ == "__main__":

@@ -29,3 +29,14 @@ def render_role_variable(role, name, variables=None):
         merged.update(yaml.safe_load(path.read_text()) or {})
     merged = _trusted({**merged, **(variables or {})})
     return Templar(loader=DataLoader(), variables=merged).template(merged[name])
+
+
+def render_role_template(role, template, variables=None):
+    """roles/<role>/templates/<template> rendered with the role's defaults and vars (and the _common role's paths),
+    `variables` over them, as the template module would write it."""
+    merged = {"ansible_managed": "Ansible managed"}
+    for path in [REPO / "roles" / "_common" / "vars" / "main.yml"] + [REPO / "roles" / role / part / "main.yml" for part in ("defaults", "vars")]:
+        merged.update(yaml.safe_load(path.read_text()) or {})
+    merged = _trusted({**merged, **(variables or {})})
+    text = (REPO / "roles" / role / "templates" / template).read_text()
+    return Templar(loader=DataLoader(), variables=merged).template(trust_as_template(text))

@@ -158,6 +158,11 @@ def test_instance_role_may_only_touch_its_own_stack(aws, provisioned):
         # The interruption watcher publishes what the instance is told to the stack's topic, and no other.
         [publish] = by_action["sns:Publish"]
         assert publish["Resource"] == ["arn:aws:sns:%s:%s:spotkit-%s-%s" % (REGION, account, stack, REGION)]
+        # On an interruption notice the watcher detaches the instance from its own group, and from no other.
+        [detach] = by_action["autoscaling:DetachInstances"]
+        assert detach["Resource"] == ["arn:aws:autoscaling:%s:%s:autoScalingGroup:*:autoScalingGroupName/spotkit-%s"
+                                      % (REGION, account, stack)]
+        assert {action for action in by_action if action.startswith("autoscaling:")} == {"autoscaling:DetachInstances"}
         unscoped = {action for action, statements in by_action.items() for s in statements if "*" in s["Resource"]}
         assert unscoped == {"ec2:DescribeAddresses", "ec2:DescribeInstances", "ec2:DescribeTags", "cloudwatch:PutMetricData"}
         # A builder of the stack image tags itself with how its bake ended: the stack's instances, two keys.

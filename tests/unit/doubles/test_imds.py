@@ -90,3 +90,42 @@ def test_tokens_expire(monkeypatch):
 def test_parse_address_rejects(text):
     with pytest.raises(argparse.ArgumentTypeError):
         parse_address(text)
+
+
+def post(address, method, path, body=""):
+    connection = http.client.HTTPConnection(*address, timeout=5)
+    try:
+        connection.request(method, path, body=body.encode())
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("notice", imds.NOTICES)
+def test_a_notice_is_served_from_when_a_test_posts_it_until_it_takes_it_back(notice):
+    metadata = dict(METADATA)
+    (server,) = serve([("127.0.0.1", 0)], imds.make_handler(metadata, RequestLog(None)))
+    address = server.server_address[:2]
+    try:
+        path = imds.NOTICE_PREFIX + notice
+        headers = {imds.TOKEN_HEADER: token(address)}
+        assert request(address, "GET", path, headers)[0] == 404
+        body = json.dumps({"action": "terminate", "time": "2026-11-30T12:04:25Z"})
+        assert post(address, "PUT", imds.CONTROL_PREFIX + notice, body) == 200
+        assert request(address, "GET", path, headers) == (200, body)
+        # Still IMDSv2 only.
+        assert request(address, "GET", path)[0] == 401
+        assert post(address, "DELETE", imds.CONTROL_PREFIX + notice) == 200
+        assert request(address, "GET", path, headers)[0] == 404
+        assert post(address, "POST", imds.CONTROL_PREFIX + notice, "not json") == 400
+        assert post(address, "POST", imds.CONTROL_PREFIX + "meta-data/instance-id", "{}") == 404
+    finally:
+        server.shutdown()
+
+
+def test_refused_tokens():
+    (server,) = serve([("127.0.0.1", 0)], imds.make_handler(dict(METADATA), RequestLog(None), refuse_tokens=403))
+    try:
+        assert request(server.server_address[:2], "PUT", imds.TOKEN_PATH, {imds.TTL_HEADER: "60"})[0] == 403
+    finally:
+        server.shutdown()

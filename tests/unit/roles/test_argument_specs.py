@@ -19,6 +19,7 @@ TEMPLATED = {
     ("ansible_pull", "ansible_pull_checkout_dir"),
     ("ansible_pull", "ansible_pull_collections_path"),
     ("ansible_pull", "ansible_pull_executable"),
+    ("interruption_watcher", "interruption_watcher_python"),
 }
 
 

@@ -12,7 +12,7 @@ from ansible.template import Templar, trust_as_template
 TEMPLATE = Path(__file__).resolve().parents[4] / "roles" / "spot_instance" / "templates" / "instance_policy.json.j2"
 VARIABLES = {"__stack": "blog", "__region": "eu-west-1", "__account": "123456789012", "__partition": "aws",
              "__allocation_id": "eipalloc-0abc", "__namespace": "spotkit", "__tag_key": "spotkit:stack",
-             "__topic": "spotkit-blog-eu-west-1", "__parameters": ["/spotkit/blog/env", "/spotkit/blog/deploy-key"],
+             "__topic": "spotkit-blog-eu-west-1", "__group": "spotkit-blog", "__parameters": ["/spotkit/blog/env", "/spotkit/blog/deploy-key"],
              "__bake_tags": ["spotkit:bake", "spotkit:bake-error"]}
 PARAMETER_ARNS = ["arn:aws:ssm:eu-west-1:123456789012:parameter/spotkit/blog/env",
                   "arn:aws:ssm:eu-west-1:123456789012:parameter/spotkit/blog/deploy-key"]
@@ -48,6 +48,10 @@ def test_every_statement_is_scoped_to_the_stack():
     # The interruption watcher publishes what the instance is told to the stack's own topic.
     assert by_sid["PublishToStackTopic"]["Action"] == ["sns:Publish"]
     assert by_sid["PublishToStackTopic"]["Resource"] == ["arn:aws:sns:eu-west-1:123456789012:spotkit-blog-eu-west-1"]
+    # The watcher detaches this instance from the stack's own group, and from no other.
+    assert by_sid["DetachFromStackGroup"]["Action"] == ["autoscaling:DetachInstances"]
+    assert by_sid["DetachFromStackGroup"]["Resource"] == [
+        "arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:*:autoScalingGroupName/spotkit-blog"]
     # The agent lists log groups before it sets a retention: a read-only action, scoped to log groups.
     assert by_sid["FindLogGroups"] == {
         "Sid": "FindLogGroups",
