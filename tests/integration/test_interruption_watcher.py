@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import json
 import os
 import signal
@@ -19,7 +20,7 @@ import urllib.request
 
 import pytest
 
-from harness import REPO
+from harness import REPO, waiting
 from harness.aws import CREDENTIALS, REGION
 from harness.role_variables import render_role_template
 from ansible_collections.spotkit.ec2.plugins.filter._stack_names import stack_names
@@ -33,6 +34,8 @@ NAMES = stack_names(STACK, region=REGION)
 UNITS = ["spotkit-pull.timer", "spotkit-blog.service"]
 STOP_RECORDER = REPO / "tests" / "doubles" / "stop_recorder.sh"
 INTERVAL = 0.2
+# The watcher polls every INTERVAL s here: look as often.
+wait_for = functools.partial(waiting.wait_for, interval=INTERVAL)
 
 
 @pytest.fixture(scope="module", name="stack")
@@ -106,16 +109,6 @@ def watcher(tmp_path, imds_url, endpoint_url="", quiet=60):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=10)
-
-
-def wait_for(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("not within %s s: %s" % (timeout, what))
 
 
 def test_a_notice_detaches_the_instance_tells_the_topic_and_stops_the_services_once(stack, tmp_path):

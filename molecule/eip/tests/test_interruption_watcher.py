@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import time
 import urllib.request
 
 import boto3
 import pytest
+from harness.waiting import wait_for
 
 STATE_DIR = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
 NOTICE = "/spotkit-double/spot/instance-action"
@@ -36,16 +36,6 @@ def group_instances(state):
     group = client(state, "autoscaling").describe_auto_scaling_groups(
         AutoScalingGroupNames=[state["watcher"]["group"]])["AutoScalingGroups"][0]
     return [instance["InstanceId"] for instance in group["Instances"]], group["DesiredCapacity"]
-
-
-def wait_for(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError("not within %s s: %s" % (timeout, what))
 
 
 def notice(state, method, document=None):
