@@ -59,7 +59,7 @@ def health_check(stack, region, domain, services, path, match):
     """The outside health check of the site: HTTP on port 80 when a service publishes it (a redirect to HTTPS
     counts as healthy, and HTTPS would cost $1 a month more), else HTTPS on 443, else HTTP on the first TCP
     port; of the domain, or of the Elastic IP (filled in by the role) without one. None without a TCP port."""
-    hosts = [port["host"] for port in service_ports(services) if port["protocol"] == "tcp"]
+    hosts = [port["host"] for port in service_ports(services) if port["protocol"] == "tcp" and not port["loopback"]]
     if not hosts:
         return {}
     protocol, port = ("HTTP", 80) if 80 in hosts else ("HTTPS", 443) if 443 in hosts else ("HTTP", hosts[0])

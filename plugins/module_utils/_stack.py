@@ -186,8 +186,10 @@ SERVICE_DEFAULTS = {
     "memory": DEFAULT_MEMORY, "pids_limit": DEFAULT_PIDS_LIMIT, "cap_add": [], "read_only": False,
 }
 
-# A port is "host:container", optionally "/tcp" or "/udp" (tcp when omitted).
-PORT_PATTERN = re.compile(r"^([0-9]{1,5}):([0-9]{1,5})(?:/(tcp|udp))?$")
+# A port is "host:container", optionally "/tcp" or "/udp" (tcp when omitted); "127.0.0.1:host:container"
+# publishes on the instance's loopback only: no security group rule, reached through a tunnel.
+LOOPBACK = "127.0.0.1"
+PORT_PATTERN = re.compile(r"^(?:(127\.0\.0\.1):)?([0-9]{1,5}):([0-9]{1,5})(?:/(tcp|udp))?$")
 SSH_PORT = 22
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # What `docker run --volume` takes after source:target, and a named volume's name.
@@ -354,17 +356,18 @@ def check_env(what, env):
 
 
 def parse_port(label, spec):
-    """Return (host_port, container_port, protocol) of a service's port; raise ValueError when malformed."""
+    """Return (host_port, container_port, protocol, loopback) of a service's port; raise ValueError when malformed."""
     match = PORT_PATTERN.match(spec) if isinstance(spec, str) else None
-    ports = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    ports = (int(match.group(2)), int(match.group(3))) if match else (0, 0)
     if not all(1 <= port <= 65535 for port in ports):
-        raise ValueError("%s: field 'ports' items must be 'host:container' or 'host:container/udp' with ports 1-65535; got %r"
-                         % (label, spec))
-    return ports[0], ports[1], match.group(3) or "tcp"
+        raise ValueError("%s: field 'ports' items must be 'host:container' or 'host:container/udp' with ports 1-65535, "
+                         "or either prefixed with '%s:' to publish on the instance's loopback only; got %r"
+                         % (label, LOOPBACK, spec))
+    return ports[0], ports[1], match.group(4) or "tcp", match.group(1) == LOOPBACK
 
 
 def service_ports(services):
-    """The host ports the services publish, as dicts (service, host, container, protocol).
+    """The host ports the services publish, as dicts (service, host, container, protocol, loopback).
 
     Raises ValueError for a malformed port, host port 22 (reserved for SSH), or a host port and
     protocol that two entries publish. Expects services whose names passed check_services().
@@ -378,13 +381,14 @@ def service_ports(services):
             raise ValueError("%s: field 'ports' must be a list; got %r" % (label, specs))
         for spec in specs:
             what = "%s: field 'ports' item %r" % (label, spec)
-            host, container, protocol = parse_port(label, spec)
+            host, container, protocol, loopback = parse_port(label, spec)
             if host == SSH_PORT:
                 raise ValueError("%s: host port 22 is reserved for SSH (opened by spot_ssh_cidrs)" % what)
             if (host, protocol) in taken:
                 raise ValueError("%s: host port %d/%s is already published by %s" % (what, host, protocol, taken[(host, protocol)]))
             taken[(host, protocol)] = label
-            ports.append({"service": service["name"], "host": host, "container": container, "protocol": protocol})
+            ports.append({"service": service["name"], "host": host, "container": container, "protocol": protocol,
+                          "loopback": loopback})
     return ports
 
 
@@ -971,13 +975,13 @@ def canonical_rules(rules):
 
 
 def security_group_rules(services, cidrs):
-    """Inbound rules for amazon.aws.ec2_security_group: the services' host ports open to all, 22 only to cidrs.
+    """Inbound rules for amazon.aws.ec2_security_group: the services' public host ports open to all, 22 only to cidrs.
 
     In canonical order (canonical_rules), as spotkit.ec2.stack_info reports the rules it finds.
     """
     rules = [
         {"proto": port["protocol"], "ports": [port["host"]], "cidr_ip": "0.0.0.0/0", "rule_desc": port["service"]}
-        for port in service_ports(services)
+        for port in service_ports(services) if not port["loopback"]
     ]
     for version, cidr in cidrs:
         rules.append({"proto": "tcp", "ports": [SSH_PORT], "cidr_ipv6" if version == 6 else "cidr_ip": cidr, "rule_desc": "ssh"})

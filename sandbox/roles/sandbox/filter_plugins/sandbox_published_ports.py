@@ -26,7 +26,10 @@ def published_ports(services, offset, address="127.0.0.1"):
     if not isinstance(address, str) or not address:
         raise ValueError("address must be a non-empty string; got %r" % (address,))
     entries = []
+    # A port on the instance's loopback is not reachable from outside it: the sandbox publishes none.
     for port in service_ports(check_service_names(services)):
+        if port["loopback"]:
+            continue
         outside = port["host"] + offset
         if outside > 65535:
             raise ValueError(

@@ -37,6 +37,7 @@ def by_name(plan):
     (["80:80", "443:443"], ("HTTP", 80)),
     (["443:8443"], ("HTTPS", 443)),
     (["8080:80", "9000:9000"], ("HTTP", 8080)),
+    (["127.0.0.1:80:80", "8080:80"], ("HTTP", 8080)),
 ])
 def test_the_health_check_asks_the_cheapest_way_the_services_answer(ports, expected):
     check = alert_plan(spot_services=[dict(BLOG, ports=ports)])["health_check"]

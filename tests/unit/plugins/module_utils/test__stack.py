@@ -18,16 +18,19 @@ def svc(**fields):
 
 
 @pytest.mark.parametrize("spec,expected", [
-    ("80:8080", (80, 8080, "tcp")),
-    ("53:53/udp", (53, 53, "udp")),
-    ("443:443/tcp", (443, 443, "tcp")),
-    ("1:65535", (1, 65535, "tcp")),
+    ("80:8080", (80, 8080, "tcp", False)),
+    ("53:53/udp", (53, 53, "udp", False)),
+    ("443:443/tcp", (443, 443, "tcp", False)),
+    ("1:65535", (1, 65535, "tcp", False)),
+    ("127.0.0.1:3001:3001", (3001, 3001, "tcp", True)),
+    ("127.0.0.1:53:53/udp", (53, 53, "udp", True)),
 ])
 def test_parse_port(spec, expected):
     assert stack_api.parse_port("p", spec) == expected
 
 
-@pytest.mark.parametrize("spec", ["80", "80:80/sctp", "0:80", "80:65536", "a:b", 80, "80:80 ", " 80:80", None])
+@pytest.mark.parametrize("spec", ["80", "80:80/sctp", "0:80", "80:65536", "a:b", 80, "80:80 ", " 80:80", None,
+                                  "0.0.0.0:80:80", "10.0.0.1:80:80", "127.0.0.1:80", "127.0.0.1::80"])
 def test_parse_port_refuses(spec):
     with pytest.raises(ValueError, match="p"):
         stack_api.parse_port("p", spec)
@@ -36,11 +39,16 @@ def test_parse_port_refuses(spec):
 def test_service_ports_lists_each_host_port_with_its_service():
     ports = stack_api.service_ports([svc(ports=["80:8080", "53:53/udp", "53:53"]), svc(name="api", ports=["8443:443"])])
     assert ports == [
-        {"service": "web", "host": 80, "container": 8080, "protocol": "tcp"},
-        {"service": "web", "host": 53, "container": 53, "protocol": "udp"},
-        {"service": "web", "host": 53, "container": 53, "protocol": "tcp"},
-        {"service": "api", "host": 8443, "container": 443, "protocol": "tcp"},
+        {"service": "web", "host": 80, "container": 8080, "protocol": "tcp", "loopback": False},
+        {"service": "web", "host": 53, "container": 53, "protocol": "udp", "loopback": False},
+        {"service": "web", "host": 53, "container": 53, "protocol": "tcp", "loopback": False},
+        {"service": "api", "host": 8443, "container": 443, "protocol": "tcp", "loopback": False},
     ]
+
+
+def test_a_loopback_port_takes_its_host_port_from_a_public_one():
+    with pytest.raises(ValueError, match="host port 80/tcp is already published"):
+        stack_api.service_ports([svc(), svc(name="api", ports=["127.0.0.1:80:9000"])])
 
 
 def test_service_ports_refuses_a_host_port_twice_naming_both_services():

@@ -67,6 +67,11 @@ def test_security_group_opens_the_services_ports_to_all_and_ssh_only_to_the_cidr
     assert [rule for rule in plan(spot_ssh_cidrs=[])["security_group_rules"] if rule["ports"] == [22]] == []
 
 
+def test_a_port_on_the_instances_loopback_opens_nothing():
+    services = [{"name": "uptime", "image": "uptime:1", "ports": ["127.0.0.1:3001:3001"]}]
+    assert plan(spot_services=services, spot_ssh_cidrs=[], spot_key_name="")["security_group_rules"] == []
+
+
 def test_log_groups_one_per_service_with_its_retention_and_the_system_and_pull_logs():
     assert plan()["log_groups"] == [
         {"name": "/spotkit/shop/blog", "retention": 30},
