@@ -48,7 +48,7 @@ def ledger_archive():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--region", required=True)
     parser.add_argument("--bucket", required=True)

@@ -427,7 +427,7 @@ def save(config, service, on_stop=False):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="spotkit-state", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="spotkit-state", description=__doc__.split("\n\n", maxsplit=1)[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("restore").add_argument("service")
     saving = commands.add_parser("save")

@@ -16,7 +16,7 @@ SPEC = importlib.util.spec_from_file_location("spotkit_state", REPO / "roles" / 
 state = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(state)
 
-PATHS = ["/srv/app/data", "/srv/app/certs"]
+PATHS = ("/srv/app/data", "/srv/app/certs")
 
 
 @pytest.fixture(name="root")
