@@ -57,7 +57,8 @@ def test_no_site_url_without_a_tcp_port():
         ([BLOG], True, "offset must be a whole number of ports, 0 or more; got True"),
         ([BLOG], "8000", "offset must be a whole number of ports, 0 or more; got '8000'"),
         ([dict(BLOG, ports=["80"])], 8000,
-         "spot_services[0] (blog): field 'ports' items must be 'host:container' or 'host:container/udp' with ports 1-65535, or either prefixed with '127.0.0.1:' to publish on the instance's loopback only; got '80'"),
+         "spot_services[0] (blog): field 'ports' items must be 'host:container' or 'host:container/udp' with ports 1-65535, "
+         "or either prefixed with '127.0.0.1:' to publish on the instance's loopback only; got '80'"),
         ([dict(BLOG, ports=["22:22"])], 8000, "host port 22 is reserved for SSH"),
         ([BLOG, dict(DNS, ports=["80:80"])], 8000, "host port 80/tcp is already published by spot_services[0] (blog)"),
         ([dict(BLOG, name="Blog")], 8000, "spot_services[0] (Blog): field 'name' must be"),

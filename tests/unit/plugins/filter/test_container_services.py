@@ -69,7 +69,8 @@ def test_is_registered():
         ([dict(BLOG, image="blog latest")], None, "field 'image' must be an image reference such as registry:5000/blog:latest; got 'blog latest'"),
         ([dict(BLOG, pull="sometimes")], None, "field 'pull' must be one of always, missing, never; got 'sometimes'"),
         ([dict(BLOG, ports="80:80")], None, "field 'ports' must be a list; got '80:80'"),
-        ([dict(BLOG, ports=["80"])], None, "field 'ports' items must be 'host:container' or 'host:container/udp' with ports 1-65535, or either prefixed with '127.0.0.1:' to publish on the instance's loopback only; got '80'"),
+        ([dict(BLOG, ports=["80"])], None, "field 'ports' items must be 'host:container' or 'host:container/udp' with ports 1-65535, "
+         "or either prefixed with '127.0.0.1:' to publish on the instance's loopback only; got '80'"),
         ([dict(BLOG, ports=["0:80"])], None, "got '0:80'"),
         ([dict(BLOG, ports=["80:80/sctp"])], None, "got '80:80/sctp'"),
         ([BLOG, {"name": "api", "image": "api", "ports": ["80:8080"]}], None,
