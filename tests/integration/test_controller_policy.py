@@ -30,6 +30,8 @@ USER = "spotkit-deployer"
 ALWAYS_ALLOWED = {"sts:GetCallerIdentity"}
 # Needed, but a run goes on without it: the cost then comes from its dated table, and says why.
 FALLS_BACK = {"ec2:DescribeSpotPriceHistory"}
+# Asked by amazon.aws's iam_role, which goes on when it is denied (seen with SPOTKIT_POLICY_SEED=1830772874).
+TOLERATED = {"iam:ListRolePolicies"}
 
 
 def stacks(url):
@@ -194,7 +196,7 @@ def test_every_action_the_runs_made_is_in_the_policy(account, full_runs):
 
 def test_without_one_action_a_run_fails_and_names_it(account, full_runs):
     seed = int(os.environ.get("SPOTKIT_POLICY_SEED") or random.SystemRandom().randrange(2 ** 32))
-    candidates = sorted(full_runs[0].iam_actions - ALWAYS_ALLOWED - FALLS_BACK)
+    candidates = sorted(full_runs[0].iam_actions - ALWAYS_ALLOWED - FALLS_BACK - TOLERATED)
     drawn = random.Random(seed).sample(candidates, 2)
     print("SPOTKIT_POLICY_SEED=%d draws %s" % (seed, ", ".join(drawn)))
     for action in drawn:
