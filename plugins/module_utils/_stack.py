@@ -279,11 +279,15 @@ def _check_image(what, image):
         raise ValueError("%s must be an image reference such as registry:5000/blog:latest; got %r (%s)" % (what, image, reason))
 
 
+def _at_or_under(path, directory):
+    """Whether a normalised path is the directory or inside it."""
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
 def _system_path(path):
     """Whether mounting a host path gives a container the host: a system path, inside one, or above one."""
     path = posixpath.normpath(path)
-    return any(path == system or path.startswith(system + "/") or system.startswith(path.rstrip("/") + "/")
-               for system in SYSTEM_PATHS)
+    return any(_at_or_under(path, system) or _at_or_under(system, path) for system in SYSTEM_PATHS)
 
 
 def _check_volumes(what, volumes, allow_system_mounts=False):
@@ -316,12 +320,12 @@ def _check_state(what, state, volumes):
         if _system_path(path):
             raise ValueError("%s item %r is a system directory, inside one or above one: its copy would carry or "
                              "overwrite the host's own files" % (what, path))
-        if not any(path == source or path.startswith(source.rstrip("/") + "/") for source in sources):
+        if not any(_at_or_under(path, source) for source in sources):
             raise ValueError("%s item %r is not at or under the host side of one of the service's volumes (%s)"
                              % (what, path, ", ".join(sources) or "it mounts no host directory"))
     paths = [posixpath.normpath(path) for path in state]
     for path in paths:
-        if any(other != path and (other + "/").startswith(path.rstrip("/") + "/") for other in paths) or paths.count(path) > 1:
+        if any(other != path and _at_or_under(other, path) for other in paths) or paths.count(path) > 1:
             raise ValueError("%s item %r is listed twice or holds another item; list each directory once" % (what, path))
 
 
