@@ -23,7 +23,15 @@ if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
 else
   log=/var/log/spotkit-dockerd.log
   echo "spotkit: no Docker engine answers; starting dockerd in the background (log: $log)"
-  nohup dockerd >"$log" 2>&1 &
+  # Close every inherited descriptor above stderr first: a caller's flock lock (or a pipe) held by
+  # a daemon that outlives the caller would never be released.
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+    done
+    exec nohup dockerd >"$log" 2>&1 </dev/null
+  ) &
 fi
 for _ in $(seq 60); do
   engine_answers && { echo "spotkit: Docker engine is up"; exit 0; }
