@@ -19,7 +19,8 @@ description:
     C(always)), C(log_retention_days) (one of CloudWatch's values; default 30), C(memory) (the container's memory
     limit, such as C(256m) or C(1g); default C(256m)), C(pids_limit) (processes and threads; default 256),
     C(cap_add) (the capabilities the container gets back after it drops them all, such as C(NET_BIND_SERVICE);
-    default none), C(read_only) (the container's root file system read-only; default false)."
+    default none), C(read_only) (the container's root file system read-only; default false), C(state) (host
+    directories at or under the host side of its volumes that outlive the instance; default none)."
   - Bad input raises an error that names the variable, the service, the field and the bad value; an C(env) value is
     never repeated.
 positional: _input
@@ -57,7 +58,7 @@ RETURN = r"""
 _value:
   description:
     - The services in the same order, each with C(name), C(image), C(ports), C(env), C(volumes), C(command),
-      C(pull), C(log_retention_days), C(memory), C(pids_limit), C(cap_add) and C(read_only).
+      C(pull), C(log_retention_days), C(memory), C(pids_limit), C(cap_add), C(read_only) and C(state).
     - Environment values are strings (C(true)/C(false) for booleans).
   type: list
   elements: dict
@@ -96,7 +97,7 @@ def normalise_services(services, env=None):
     normalised = []
     for service in services:
         merged = dict(service.get("env") or {}, **(env.get(service["name"]) or {}))
-        normalised.append(dict(public_service(service), command=service.get("command", []),
+        normalised.append(dict(public_service(service), command=service.get("command", []), state=service.get("state", []),
                                env={key: _env_text(value) for key, value in merged.items()}))
     return normalised
 

@@ -145,7 +145,7 @@ def event_rule_name(stack, kind):
 
 SERVICE_FIELDS = (
     "name", "image", "ports", "env", "volumes", "command", "pull", "log_retention_days", "allow_system_mounts",
-    "memory", "pids_limit", "cap_add", "read_only",
+    "memory", "pids_limit", "cap_add", "read_only", "state",
 )
 REQUIRED_SERVICE_FIELDS = ("name", "image")
 PULL_POLICIES = ("always", "missing", "never")
@@ -304,6 +304,27 @@ def _check_volumes(what, volumes, allow_system_mounts=False):
                              % (what, volume, posixpath.normpath(source)))
 
 
+def _check_state(what, state, volumes):
+    """state: host directories, each at or under the host side of one of the service's volumes, that the instance
+    restores before the service's first start and saves (docs/state.md). No system directory, whatever the volumes."""
+    _check_string_list(what, state)
+    sources = [posixpath.normpath(volume.split(":")[0]) for volume in volumes if volume.startswith("/")]
+    for path in state:
+        if not path.startswith("/") or posixpath.normpath(path) != (path.rstrip("/") or "/") or path.startswith("//"):
+            raise ValueError("%s item %r must be an absolute, normalised host path such as /srv/app/data" % (what, path))
+        path = posixpath.normpath(path)
+        if _system_path(path):
+            raise ValueError("%s item %r is a system directory, inside one or above one: its copy would carry or "
+                             "overwrite the host's own files" % (what, path))
+        if not any(path == source or path.startswith(source.rstrip("/") + "/") for source in sources):
+            raise ValueError("%s item %r is not at or under the host side of one of the service's volumes (%s)"
+                             % (what, path, ", ".join(sources) or "it mounts no host directory"))
+    paths = [posixpath.normpath(path) for path in state]
+    for path in paths:
+        if any(other != path and (other + "/").startswith(path.rstrip("/") + "/") for other in paths) or paths.count(path) > 1:
+            raise ValueError("%s item %r is listed twice or holds another item; list each directory once" % (what, path))
+
+
 def _memory_mib(value):
     """MiB of a memory limit such as 256m or 1g; 0 when it is not one."""
     match = MEMORY_PATTERN.match(value) if isinstance(value, str) else None
@@ -436,6 +457,8 @@ def _check_service_fields(label, service):
         _check_volumes("%s: field 'volumes'" % label, service["volumes"], allow_system_mounts)
     if "command" in service:
         _check_string_list("%s: field 'command'" % label, service["command"])
+    if "state" in service:
+        _check_state("%s: field 'state'" % label, service["state"], service.get("volumes", []))
     if "env" in service:
         check_env("%s: field 'env'" % label, service["env"])
     pull = service.get("pull", DEFAULT_PULL_POLICY)
@@ -534,9 +557,11 @@ DOMAIN_LABEL_PATTERN = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # variables (their argument specs' options), except those pull.yml sets from the stack's settings.
 INSTANCE_ROLES = ("system", "docker", "container_service", "eip", "interruption_watcher", "cloudwatch_agent", "ansible_pull")
 SET_BY_PULL = frozenset((
-    "container_service_services", "container_service_env", "eip_stack", "eip_region", "eip_endpoint_url",
+    "container_service_services", "container_service_env", "container_service_state_bucket", "container_service_state_region",
+    "container_service_state_endpoint_url", "container_service_state_python", "eip_stack", "eip_region", "eip_endpoint_url",
     "interruption_watcher_stack", "interruption_watcher_region", "interruption_watcher_endpoint_url",
     "interruption_watcher_python", "interruption_watcher_units",
+    "interruption_watcher_notice_units",
     "cloudwatch_agent_stack", "cloudwatch_agent_services", "cloudwatch_agent_region", "cloudwatch_agent_extra_logs",
     "ansible_pull_repo_url", "ansible_pull_version", "ansible_pull_executable", "ansible_pull_credential_parameter",
     "ansible_pull_allowed_signers",

@@ -95,6 +95,13 @@ CASES = {
                       ["spot_services[0] (web): field 'volumes'", "/var/run/docker.sock", "allow_system_mounts"], PREFLIGHT),
     "volume option": ("vol-opt", {"spot_services": services({"volumes": ["/srv:/srv:rx"]})},
                       ["spot_services[0] (web): field 'volumes'", "'/srv:/srv:rx'"], PREFLIGHT),
+    "relative state": ("state-rel", {"spot_services": services({"volumes": ["/srv/web:/data"], "state": ["srv/web"]})},
+                       ["spot_services[0] (web): field 'state' item 'srv/web'", "absolute"], PREFLIGHT),
+    "state outside the volumes": ("state-out", {"spot_services": services({"volumes": ["/srv/web:/data"], "state": ["/srv/db"]})},
+                                  ["spot_services[0] (web): field 'state' item '/srv/db'", "volumes (/srv/web)"], PREFLIGHT),
+    "state in a system directory": (
+        "state-sys", {"spot_services": services({"volumes": ["/etc/web:/data"], "allow_system_mounts": True, "state": ["/etc/web"]})},
+        ["spot_services[0] (web): field 'state' item '/etc/web'", "system directory"], PREFLIGHT),
     "domain address": ("domain-ip", {"spot_domain": "203.0.113.7"}, ["spot_domain", "not an address", "'203.0.113.7'"], PREFLIGHT),
     "pull url": ("pull-url", {"spot_pull_repo": "git://example.com/site.git"}, ["spot_pull_repo", "'git://example.com/site.git'"],
                  PREFLIGHT),

@@ -92,6 +92,8 @@ def watcher(tmp_path, imds_url, endpoint_url="", quiet=60):
         "interruption_watcher_interval": INTERVAL, "interruption_watcher_quiet_interval": quiet,
         "interruption_watcher_units": UNITS, "interruption_watcher_python": sys.executable,
         "interruption_watcher_stop_command": [str(STOP_RECORDER), str(tmp_path / "stopped")],
+        "interruption_watcher_notice_units": ["spotkit-state.service"],
+        "interruption_watcher_notice_command": [str(STOP_RECORDER), str(tmp_path / "started")],
         # What the role's vars get from the _stack_names filter, which needs a play's collection loader.
         "_interruption_watcher_names": NAMES,
     }
@@ -118,6 +120,9 @@ def test_a_notice_detaches_the_instance_tells_the_topic_and_stops_the_services_o
         deadline = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) + datetime.timedelta(seconds=24)
         when = deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
         post_notice(url, "spot/instance-action", {"action": "terminate", "time": when})
+        # The state save starts at once, before the detach: the replacement restores a copy made now.
+        assert wait_for(lambda: (tmp_path / "started").exists() and (tmp_path / "started").read_text(), 5,
+                        "the save") == "spotkit-state.service\n"
         # The group launched the replacement at once, while this instance still runs.
         wait_for(lambda: instance not in group_instances(stack)[1], 10, "the instance leaves the group")
         after, instances = wait_for(lambda: group_instances(stack)[1] and group_instances(stack), 10, "a replacement")
@@ -135,6 +140,8 @@ def test_a_notice_detaches_the_instance_tells_the_topic_and_stops_the_services_o
     assert "published to arn:aws:sns:%s:123456789012:%s: %s" % (REGION, NAMES["topic"], expected) in log
     assert "stopped " + " ".join(UNITS) in log
     assert (tmp_path / "stopped").read_text().count("\n") == 1
+    assert (tmp_path / "started").read_text().count("\n") == 1
+    assert log.index("started spotkit-state.service") < log.index("detached %s" % instance)
 
 
 def test_a_rebalance_recommendation_is_published(stack, tmp_path):

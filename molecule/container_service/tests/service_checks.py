@@ -10,6 +10,7 @@ import yaml
 SECRET = "s3cret-4d1c9e"
 BLOG_PORT = 8080
 NOTES_PORT = 8081
+LEDGER_PORT = 8082
 BLOG_HEADING = "<h1>Notes from a spot instance</h1>"
 
 

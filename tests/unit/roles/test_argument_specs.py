@@ -20,6 +20,7 @@ TEMPLATED = {
     ("ansible_pull", "ansible_pull_collections_path"),
     ("ansible_pull", "ansible_pull_executable"),
     ("interruption_watcher", "interruption_watcher_python"),
+    ("container_service", "container_service_state_python"),
 }
 
 

@@ -50,4 +50,4 @@ def test_the_container_service_role_declares_the_defaults_its_filter_fills_in():
     declared = {field: option["default"] for field, option in DECLARATIONS["container_service"].items() if "default" in option}
     filled = container_services([{"name": "web", "image": "nginx:1"}])[0]
     assert declared == {field: filled[field] for field in declared}
-    assert set(declared) == set(_stack.SERVICE_DEFAULTS) - {"log_retention_days"} | {"command"}
+    assert set(declared) == set(_stack.SERVICE_DEFAULTS) - {"log_retention_days"} | {"command", "state"}

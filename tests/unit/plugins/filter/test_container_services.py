@@ -24,14 +24,16 @@ def test_fills_in_every_default():
         "pids_limit": 256,
         "cap_add": [],
         "read_only": False,
+        "state": [],
     }]
 
 
 def test_keeps_given_fields_and_order_and_leaves_the_input_alone():
     services = [
         {"name": "web", "image": "web@sha256:" + "ab" * 32, "ports": ["53:53/udp", "8080:80/tcp"], "env": {"A": "1"},
-         "volumes": ["/srv/site:/srv:ro", "data:/data"], "command": ["serve", "8080"], "pull": "never",
-         "log_retention_days": 7, "memory": "1g", "pids_limit": 32, "cap_add": ["SETGID"], "read_only": True},
+         "volumes": ["/srv/site:/srv", "data:/data"], "command": ["serve", "8080"], "pull": "never",
+         "log_retention_days": 7, "memory": "1g", "pids_limit": 32, "cap_add": ["SETGID"], "read_only": True,
+         "state": ["/srv/site/uploads"]},
         BLOG,
     ]
     result = container_services(services)
@@ -82,6 +84,13 @@ def test_is_registered():
         ([dict(BLOG, pids_limit=0)], None, "(blog): field 'pids_limit' must be a whole number of processes and threads from 1"),
         ([dict(BLOG, cap_add=["CAP_SETGID"])], None, "(blog): field 'cap_add' item 'CAP_SETGID' is not a capability"),
         ([dict(BLOG, read_only="yes")], None, "(blog): field 'read_only' must be true or false; got 'yes'"),
+        # The same state rule as on the controller (plugins/module_utils/_stack.py), naming this role's variable.
+        ([dict(BLOG, volumes=["/srv/blog:/data"], state=["data"])], None,
+         "container_service_services[0] (blog): field 'state' item 'data' must be an absolute, normalised host path"),
+        ([dict(BLOG, volumes=["/srv/blog:/data"], state=["/srv/other"])], None,
+         "(blog): field 'state' item '/srv/other' is not at or under the host side of one of the service's volumes (/srv/blog)"),
+        ([dict(BLOG, volumes=["/etc/blog:/data"], allow_system_mounts=True, state=["/etc/blog"])], None,
+         "(blog): field 'state' item '/etc/blog' is a system directory"),
         ([BLOG], {"api": {"A": "1"}}, "env: 'api' is not a service in container_service_services (services: blog)"),
         ([BLOG], ["A=1"], "env must be a mapping of service names to environments; got a list"),
         ([BLOG], {"blog": {"A": "x\ny"}}, "container_service_services (blog) env: variable A must be a single line"),

@@ -542,3 +542,43 @@ def test_alarm_email_addresses(value, addresses):
 def test_alarm_email_refuses_what_is_no_address(value):
     with pytest.raises(ValueError, match="spot_alarm_email must"):
         stack_api.check_emails(value)
+
+
+@pytest.mark.parametrize("volumes,state", [
+    (["/srv/app:/data"], ["/srv/app"]),
+    (["/srv/app:/data"], ["/srv/app/"]),
+    (["/srv/app:/data", "/var/lib/caddy:/caddy"], ["/srv/app/db", "/var/lib/caddy"]),
+    (["/srv/app/:/data:rw"], ["/srv/app/certificates", "/srv/app/uploads"]),
+])
+def test_state_at_or_under_a_host_volume(volumes, state):
+    stack_api.check_services([svc(volumes=volumes, state=state)])
+
+
+@pytest.mark.parametrize("volumes,state,reason", [
+    (["/srv/app:/data"], ["srv/app"], "must be an absolute, normalised host path"),
+    (["/srv/app:/data"], ["/srv/app/../other"], "must be an absolute, normalised host path"),
+    (["/srv/app:/data"], ["//srv/app"], "must be an absolute, normalised host path"),
+    (["/srv/app:/data"], ["/srv/other"], "is not at or under the host side of one of the service's volumes (/srv/app)"),
+    (["/srv/app:/data"], ["/srv/application"], "is not at or under the host side"),
+    (["data:/data"], ["/var/lib/docker/volumes/data"], "is a system directory"),
+    (["data:/data"], ["/srv/data"], "(it mounts no host directory)"),
+    ([], ["/srv/app"], "(it mounts no host directory)"),
+    (["/etc/app:/data"], ["/etc/app"], "is a system directory"),
+    (["/:/host"], ["/"], "is a system directory"),
+    (["/var:/host"], ["/var"], "is a system directory"),
+    (["/var/lib/spotkit:/host"], ["/var/lib/spotkit/state"], "is a system directory"),
+    (["/srv/app:/data"], ["/srv/app", "/srv/app/db"], "'/srv/app' is listed twice or holds another item"),
+    (["/srv/app:/data"], ["/srv/app", "/srv/app/"], "is listed twice"),
+])
+def test_state_outside_the_volumes_relative_or_system_is_refused(volumes, state, reason):
+    with pytest.raises(ValueError) as error:
+        stack_api.check_services([svc(volumes=volumes, state=state, allow_system_mounts=True)])
+    message = str(error.value)
+    assert message.startswith("spot_services[0] (web): field 'state' item "), message
+    assert reason in message, message
+
+
+@pytest.mark.parametrize("state", ["/srv/app", [""], ["/srv/app\n"], [1]])
+def test_state_is_a_list_of_paths(state):
+    with pytest.raises(ValueError, match="field 'state' must be a list of non-empty single-line strings"):
+        stack_api.check_services([svc(volumes=["/srv/app:/data"], state=state)])
