@@ -14,9 +14,12 @@ def test_check_mode_on_an_empty_account_creates_nothing(aws):
         for task in ("Create the security group", "Allocate the Elastic IP", "Create the instance role",
                      "Create the log groups with their retention", "Point the stack's domain at its Elastic IP",
                      "Write the launch template", "Keep one spot instance running",
-                     "Create the stack's topics (check mode, where they do not exist yet)", "Check the site from outside",
+                     "Create the stack's topics (check mode, where they do not exist yet)",
                      "Create the alarms", "Say on the topic when the group launches, cannot launch or loses an instance"):
             assert task in changed, (stack, changed)
+    # Only the blog faces the world: the uptime page is on its instance's loopback.
+    assert "Check the site from outside" in run.changed_tasks("blog")
+    assert "Check the site from outside" not in run.changed_tasks("uptime")
     assert "Store the services' environment as a SecureString" in run.changed_tasks("uptime")
     assert aws.tagged_resources() == []
     left = aws.inventory_of_resources()
