@@ -1,9 +1,10 @@
 """The drill's prober: asks a site every --interval seconds until it is told to stop (SIGTERM or SIGINT),
 then writes what it saw as JSON, as a visitor of the site would have seen the drill.
 
-    python site_prober.py --url http://127.0.0.1:8080/ --summary .sandbox/drill-probe.json
+    python site_prober.py --url https://blog.localhost:8443/ --cafile .sandbox/acme-ca.pem --summary .sandbox/drill-probe.json
 
-A request fails when it does not get HTTP 200 within --timeout seconds. The summary: `requests`,
+A request (site_fetch.py's: a .localhost name is this machine, HTTPS verified against --cafile) fails
+when it does not get HTTP 200 within --timeout seconds. The summary: `requests`,
 `failed`, `down_seconds` (from the first failed request to the first answered one after the last
 failure, or to the stop when none came; 0 when no request failed), `first_failure` and
 `last_failure` (UTC, ISO 8601, or null). Standard library only.
@@ -16,20 +17,13 @@ import datetime
 import json
 import signal
 import time
-import urllib.error
-import urllib.request
 
-# The site is on this machine: no proxy of the environment has a say.
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+from site_fetch import fetch
 
 
-def answered(url, timeout):
-    try:
-        with OPENER.open(url, timeout=timeout) as response:
-            response.read()
-            return response.status == 200
-    except (OSError, urllib.error.HTTPError):
-        return False
+def answered(url, timeout, cafile=None):
+    # Straight to the site on this machine: no proxy of the environment has a say.
+    return fetch(url, cafile, timeout)["status"] == 200
 
 
 def iso(moment):
@@ -61,6 +55,7 @@ class Probe:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--url", required=True)
+    parser.add_argument("--cafile", help="PEM roots that verify an HTTPS site (the sandbox's ACME CA)")
     parser.add_argument("--summary", required=True, help="file the JSON summary is written to when stopped")
     parser.add_argument("--interval", type=float, default=0.2)
     parser.add_argument("--timeout", type=float, default=1.0)
@@ -73,7 +68,7 @@ def main():
     probe = Probe()
     while not stopping:
         started = time.time()
-        probe.record(started, answered(args.url, args.timeout))
+        probe.record(started, answered(args.url, args.timeout, args.cafile))
         time.sleep(max(0.0, args.interval - (time.time() - started)))
     with open(args.summary, "w", encoding="utf-8") as stream:
         json.dump(probe.summary(time.time()), stream)

@@ -6,18 +6,24 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
 from harness import REPO
 from harness.playbook import run_playbook
 
+sys.path.insert(0, str(REPO / "sandbox" / "tools"))
+from site_fetch import fetch  # noqa: E402 pylint: disable=wrong-import-position
+
 STATE_DIR = REPO / ".sandbox"
 EMULATOR = "http://127.0.0.1:4566"
-SITE = "http://127.0.0.1:8080/"
+DOMAIN = "blog.localhost"
+SITE = "https://%s:8443/" % DOMAIN
+SITE_HTTP = "http://%s:8080/" % DOMAIN
+# The roots of the sandbox's ACME CA (pebble), which verify the site's certificate.
+ACME_CA = STATE_DIR / "acme-ca.pem"
 STACK = "blog"
 LABEL = "spotkit.sandbox"
 
@@ -58,14 +64,15 @@ def instance_exec(instance_id, *command, check=True):
 
 
 def http_get(url, timeout=5):
-    """(status, body); status 0 when nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, ""
-    except OSError:
-        return 0, ""
+    """(status, body); status 0 when nothing answers. HTTPS verified with the sandbox's ACME CA; no redirect followed."""
+    result = fetch(url, str(ACME_CA) if ACME_CA.exists() else None, timeout)
+    return result["status"], result["body"] if result["status"] == 200 else ""
+
+
+def acme_orders():
+    """How many orders the sandbox's ACME CA (pebble) took, from its log (which names no domain there)."""
+    log = (STATE_DIR / "acme.log").read_text(errors="replace")
+    return sum(1 for line in log.splitlines() if "Added order" in line)
 
 
 def wait_for(predicate, timeout, interval=3, what="condition"):

@@ -15,11 +15,17 @@ import yaml
 
 from harness.playbook import run_playbook
 from sandbox_e2e import (
+    ACME_CA,
+    DOMAIN,
     REPO,
     SITE,
+    SITE_HTTP,
     STACK,
     STATE_DIR,
+    acme_orders,
     ansible_playbook,
+    docker,
+    fetch,
     http_get,
     instance_exec,
     instance_ids,
@@ -46,10 +52,36 @@ def test_from_nothing_site_yml_serves_the_example_blog():
 
     run = ansible_playbook("site.yml")
 
-    assert said(run, "blog: http://127.0.0.1:8080/ serves"), run.messages()
+    assert said(run, "blog: %s serves" % SITE), run.messages()
     status, body = http_get(SITE)
     assert status == 200
     assert body == PAGE.read_text()
+
+
+def test_the_site_serves_https_with_one_certificate_from_the_sandboxs_acme_ca():
+    (instance,) = instance_ids()
+    site = fetch(SITE, str(ACME_CA))
+    assert site["status"] == 200, site
+    assert site["names"] == [DOMAIN]
+    assert site["issuer"]["commonName"].startswith("Pebble Intermediate CA"), site
+    assert acme_orders() == 1
+    # Caddy's data, the certificate included, in the host directory the stack keeps, owned by caddy (uid 990).
+    stored = instance_exec(instance, "find", "/srv/blog/caddy-data/caddy/certificates", "-name", DOMAIN + ".crt", "-uid", "990").stdout
+    assert stored.strip(), stored
+    # Certificates were ordered only once the instance held the address, and for the site's name only.
+    assert instance_exec(instance, "cat", "/run/spotkit-address/held").stdout.strip()
+    other = "other.localhost"
+    assert fetch(SITE.replace(DOMAIN, other), str(ACME_CA))["status"] == 0
+    assert acme_orders() == 1
+    # HTTP/3: offered by Caddy, its UDP port published.
+    assert 'h3=":443"' in (site["alt_svc"] or ""), site
+    assert docker("port", "spotkit-sandbox-" + instance, "443/udp").stdout.split() == ["127.0.0.1:8443"]
+
+
+def test_http_redirects_to_https():
+    answer = fetch(SITE_HTTP + "posts/hello.html")
+    assert answer["status"] in (301, 308), answer
+    assert answer["location"] == "https://%s/posts/hello.html" % DOMAIN
 
 
 def test_elastic_ip_is_associated_with_the_booted_instance(emulator):
@@ -113,6 +145,7 @@ def test_a_commit_in_the_git_remote_reaches_the_instance_on_the_next_timer_run(t
 
 def test_drill_replaces_the_instance_which_takes_the_elastic_ip_and_serves(emulator):
     (before,) = instance_ids()
+    serial, orders = fetch(SITE, str(ACME_CA))["serial"], acme_orders()
 
     run = ansible_playbook("playbooks/drill.yml")
 
@@ -130,6 +163,10 @@ def test_drill_replaces_the_instance_which_takes_the_elastic_ip_and_serves(emula
     assert status == 200
     # The replacement pulled the repository as it is now, the e2e commit included.
     assert MARKER in body
+    # Caddy's data does not outlive the instance yet (/srv/blog/caddy-data is no `state:` path): the replacement
+    # ordered a certificate of its own, once it held the address. With the state it serves the stored one.
+    replacement_serial, replacement_orders = fetch(SITE, str(ACME_CA))["serial"], acme_orders()
+    assert replacement_serial != serial and replacement_orders == orders + 1, (serial, orders, replacement_serial, replacement_orders)
     # What a subscriber of the stack's topic gets, at the sandbox's notification endpoint: the group's events, as
     # EventBridge's rules put them on the topic, each once.
     messages = (STATE_DIR / "notifications.log").read_text().splitlines()
@@ -175,7 +212,7 @@ def test_a_changed_stack_reaches_a_new_instance_through_an_instance_refresh(emul
     assert after != before
     refreshes = emulator("autoscaling").describe_instance_refreshes(AutoScalingGroupName="spotkit-" + STACK)["InstanceRefreshes"]
     assert [refresh["Status"] for refresh in refreshes] == ["Successful"]
-    assert said(run, "blog: http://127.0.0.1:8080/ serves, instance %s, booted" % after), run.messages()
+    assert said(run, "blog: %s serves, instance %s, booted" % (SITE, after)), run.messages()
     assert stack_address(emulator).get("InstanceId") == after
     # The new instance runs the distribution's ansible-core, for its first pull and for the timer's.
     assert instance_exec(after, "dpkg-query", "--show", "--showformat", "${Status}", "ansible-core").stdout == "install ok installed"
@@ -194,4 +231,7 @@ def test_teardown_leaves_nothing_behind():
     assert http_get("http://127.0.0.1:4566/moto-api/")[0] == 0
     assert http_get("http://127.0.0.1:5001/v2/")[0] == 0
     assert http_get("http://127.0.0.1:5003/")[0] == 0
+    # The ACME CA (pebble answers plain HTTP on its TLS port with 400) and its mock DNS's management API.
+    assert http_get("http://127.0.0.1:15000/")[0] == 0
+    assert http_get("http://127.0.0.1:5054/")[0] == 0
     assert http_get(SITE)[0] == 0

@@ -45,6 +45,13 @@ def test_site_url_is_the_first_tcp_entry():
     assert sandbox_site_url(sandbox_published_ports([DNS, BLOG], 8000)) == "http://127.0.0.1:8080/"
 
 
+def test_site_url_with_a_domain_is_https_on_the_port_443_is_published_at():
+    entries = sandbox_published_ports([DNS, BLOG], 8000)
+    assert sandbox_site_url(entries, "blog.localhost") == "https://blog.localhost:8443/"
+    # Without 443/tcp there is no HTTPS site to name.
+    assert sandbox_site_url(entries[:2], "blog.localhost") == "http://127.0.0.1:8080/"
+
+
 def test_no_site_url_without_a_tcp_port():
     assert sandbox_site_url(sandbox_published_ports([DNS, WORKER], 8000)) == ""
 

@@ -7,8 +7,10 @@ The sandbox's instance is a container; each host port P that the stack's service
 instance is published on the controller at ADDRESS:P+OFFSET, so that port 80 needs no privilege and
 stays off public interfaces. `spot_services | sandbox_published_ports(8000)` returns Docker
 published_ports entries `ADDRESS:OUTSIDE:P/PROTOCOL`, in the services' order; bad input raises an
-error that names the service, the field and the bad value. `... | sandbox_site_url` is the site's URL on
-the controller: the first TCP entry's, or '' when the stack publishes no TCP port.
+error that names the service, the field and the bad value. `... | sandbox_site_url(domain)` is the site's URL
+on the controller: https://DOMAIN:OUTSIDE/ when a domain is given and the stack publishes 443/tcp (DOMAIN
+under .localhost, which browsers and curl resolve to this machine), else the first TCP entry's http://
+URL, or '' when the stack publishes no TCP port.
 """
 
 from __future__ import annotations
@@ -48,8 +50,12 @@ def sandbox_published_ports(services, offset, address="127.0.0.1"):
         raise AnsibleFilterError("sandbox_published_ports: %s" % to_native(exc))
 
 
-def sandbox_site_url(entries):
-    """Filter entry point: the http:// URL of the first TCP entry of published_ports, or ''."""
+def sandbox_site_url(entries, domain=""):
+    """Filter entry point: the https:// URL of 443/tcp under domain, else the http:// URL of the first TCP entry, or ''."""
+    for entry in entries:
+        outside, inside = entry.split(":")[1:3]
+        if domain and inside == "443/tcp":
+            return "https://%s:%s/" % (domain, outside)
     for entry in entries:
         address, outside = entry.split(":")[:2]
         if entry.endswith("/tcp"):
