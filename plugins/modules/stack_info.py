@@ -98,11 +98,6 @@ partition:
   description: The AWS partition of the account.
   returned: always
   type: str
-principal_arn:
-  description: Who calls, as a policy's C(aws:PrincipalArn) names it (an assumed role's session is its role).
-  returned: always
-  type: str
-  sample: arn:aws:iam::123456789012:role/deploy
   sample: aws
 vpc_id:
   description: The default VPC, the one of the default subnets; empty when the region has none.
@@ -323,16 +318,7 @@ from ansible_collections.spotkit.ec2.plugins.module_utils._stack import (
 def caller(sts):
     arn = sts.get_caller_identity(aws_retry=True)["Arn"]
     parts = arn.split(":")
-    return parts[4], parts[1], principal_arn(arn)
-
-
-def principal_arn(arn):
-    """The caller as a policy's aws:PrincipalArn names it: an assumed role's session is its role (whose path the
-    session's ARN does not show)."""
-    _arn, partition, service, _region, account, resource = arn.split(":", 5)
-    if service == "sts" and resource.startswith("assumed-role/"):
-        return "arn:%s:iam::%s:role/%s" % (partition, account, resource.split("/")[1])
-    return arn
+    return parts[4], parts[1]
 
 
 def default_subnets(ec2):
@@ -678,7 +664,7 @@ def main():
               "hosted_zones": [], "records": [], "delegations": [], "images": [], "builders": [], "snapshots": [],
               "alerting": {"topics": [], "alarms": [], "health_checks": [], "event_rules": [], "metric_filters": []}}
     try:
-        result["account"], result["partition"], result["principal_arn"] = caller(module.client("sts", retry_decorator=retry))
+        result["account"], result["partition"] = caller(module.client("sts", retry_decorator=retry))
         result["vpc_id"], result["subnet_ids"] = default_subnets(ec2)
         ssm = module.client("ssm", retry_decorator=retry)
         result["launch_template_tags"] = launch_template_tags(ec2, params["stack"])

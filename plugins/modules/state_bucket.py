@@ -17,8 +17,8 @@ description:
     expires a noncurrent version after O(noncurrent_days), removes expired delete markers and aborts an incomplete
     multipart upload after a day; the four public access blocks on; object ownership C(BucketOwnerEnforced) (no ACLs);
     the bucket policy O(policy); exactly the tags O(tags).
-  - With O(state=absent), deletes every object version and delete marker, then the bucket. When the bucket's policy
-    denies the caller the listing (it names another controller), the policy is deleted first.
+  - With O(state=absent), deletes the bucket's policy (which may keep the caller out of the objects), every object
+    version and delete marker, then the bucket.
   - Unlike M(amazon.aws.s3_bucket), it sets the lifecycle too, supports check mode, and makes only the calls these
     parts need; a failed call names its IAM action.
 options:
@@ -244,14 +244,9 @@ def ensure_absent(module, bucket):
         return [], 0
     if module.check_mode:
         return ["bucket"], 0
-    try:
-        deleted = delete_versions(bucket)
-    except Failed as exc:
-        if not isinstance(exc.error, botocore.exceptions.ClientError) or exc.error.response["Error"]["Code"] != "AccessDenied":
-            raise
-        # The policy names the controller that provisioned the stack; another one may remove it, as IAM allows.
-        bucket.call("s3:DeleteBucketPolicy", "delete_bucket_policy")
-        deleted = delete_versions(bucket)
+    # The policy lets the stack's instances alone at the objects; the caller may delete it, as IAM allows.
+    bucket.call("s3:DeleteBucketPolicy", "delete_bucket_policy")
+    deleted = delete_versions(bucket)
     bucket.call("s3:DeleteBucket", "delete_bucket")
     return ["bucket"], deleted
 

@@ -14,17 +14,7 @@ from ansible_collections.spotkit.ec2.plugins.modules import stack_info
 def test_caller_gives_account_and_partition(stub):
     sts, stubber = stub("sts")
     stubber.add_response("get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws-cn:iam::123456789012:user/ci", "UserId": "x"})
-    assert stack_info.caller(sts) == ("123456789012", "aws-cn", "arn:aws-cn:iam::123456789012:user/ci")
-
-
-@pytest.mark.parametrize("arn, principal", [
-    ("arn:aws:iam::123456789012:user/ops/ci", "arn:aws:iam::123456789012:user/ops/ci"),
-    ("arn:aws:iam::123456789012:root", "arn:aws:iam::123456789012:root"),
-    # A role's session is the role, as aws:PrincipalArn names it.
-    ("arn:aws:sts::123456789012:assumed-role/deploy/GitHubActions", "arn:aws:iam::123456789012:role/deploy"),
-])
-def test_the_principal_is_a_sessions_role(arn, principal):
-    assert stack_info.principal_arn(arn) == principal
+    assert stack_info.caller(sts) == ("123456789012", "aws-cn")
 
 
 def test_default_subnets_and_their_vpc(stub):

@@ -108,9 +108,11 @@ def versions(stubber, keys):
         "DeleteMarkers": [{"Key": key, "VersionId": "m-" + key} for key, version in keys if version == "marker"]}, OWNER)
 
 
-def test_teardown_deletes_every_version_and_marker_then_the_bucket(s3):
+def test_teardown_deletes_the_policy_every_version_and_marker_then_the_bucket(s3):
     client, stubber = s3
     stubber.add_response("head_bucket", {}, OWNER)
+    # First: it keeps every principal but the stack's instances out of the objects.
+    stubber.add_response("delete_bucket_policy", {}, OWNER)
     versions(stubber, [("state/blog.tar.gz", "v1"), ("state/blog.tar.gz", "v2"), ("state/gone.tar.gz", "marker")])
     stubber.add_response("delete_objects", {}, dict(OWNER, Delete={"Objects": [
         {"Key": "state/blog.tar.gz", "VersionId": "v1"}, {"Key": "state/blog.tar.gz", "VersionId": "v2"},
@@ -120,19 +122,10 @@ def test_teardown_deletes_every_version_and_marker_then_the_bucket(s3):
     assert module_under_test.ensure_absent(FakeModule(), bucket_of(client)) == (["bucket"], 3)
 
 
-def test_teardown_by_another_controller_deletes_the_policy_that_keeps_it_out_first(s3):
-    client, stubber = s3
-    stubber.add_response("head_bucket", {}, OWNER)
-    stubber.add_client_error("list_object_versions", "AccessDenied", http_status_code=403, expected_params=OWNER)
-    stubber.add_response("delete_bucket_policy", {}, OWNER)
-    versions(stubber, [])
-    stubber.add_response("delete_bucket", {}, OWNER)
-    assert module_under_test.ensure_absent(FakeModule(), bucket_of(client)) == (["bucket"], 0)
-
-
 def test_a_version_left_fails_the_teardown_naming_it(s3):
     client, stubber = s3
     stubber.add_response("head_bucket", {}, OWNER)
+    stubber.add_response("delete_bucket_policy", {}, OWNER)
     versions(stubber, [("state/blog.tar.gz", "v1")])
     stubber.add_response("delete_objects", {"Errors": [{"Key": "state/blog.tar.gz", "Code": "AccessDenied", "Message": "no"}]},
                          dict(OWNER, Delete={"Objects": [{"Key": "state/blog.tar.gz", "VersionId": "v1"}], "Quiet": True}))
