@@ -51,6 +51,13 @@ ALARM_MONTH = 0.10
 FREE_ALARMS = 10
 METRIC_MONTH = 0.30
 FREE_METRICS = 10
+# The state bucket (S3 Standard): storage per GB-month and PUT requests per 1000. The model assumes 10 MB of state per
+# service (certificates, a small database) and the instance's save every 5 minutes whenever the state changed, at
+# most one PUT per service and period; restores at boot and reads are under a cent.
+S3_STANDARD_GB_MONTH = {"us-east-1": 0.023, "eu-west-1": 0.023}
+S3_PUT_PER_1000 = {"us-east-1": 0.005, "eu-west-1": 0.005}
+STATE_MB_PER_SERVICE = 10
+STATE_SAVE_MINUTES = 5
 
 
 def _regional(table, region):
@@ -106,9 +113,27 @@ def _compute(region, instance_types, live, today, failure):
                                       % (chosen, hourly, round(SPOT_SHARE * 100), PRICES_DATE, why, ceiling))
 
 
+def _state_bucket(region, services, noncurrent_days):
+    """The state bucket's line: (monthly, detail)."""
+    storage, note = _regional(S3_STANDARD_GB_MONTH, region)
+    put, _note = _regional(S3_PUT_PER_1000, region)
+    saves = HOURS_PER_MONTH * 60 // STATE_SAVE_MINUTES
+    gib = services * STATE_MB_PER_SERVICE / 1024
+    # Every save a change: each replaced version is kept noncurrent_days.
+    versions = 24 * 60 // STATE_SAVE_MINUTES * noncurrent_days
+    return (gib * storage + services * saves / 1000 * put,
+            "%d service%s' state, assumed %d MB each, in S3 Standard at $%.3f per GB, and at most %d saves a service (one "
+            "every %d minutes while it changes) at $%.3f per 1000; if every save changed it, the %d old versions kept %d days "
+            "would add %s%s" % (services, "s" * (services > 1), STATE_MB_PER_SERVICE, storage, saves, STATE_SAVE_MINUTES, put,
+                               versions, noncurrent_days, _money(services * versions * STATE_MB_PER_SERVICE / 1024 * storage), note))
+
+
 def monthly_cost(region, instance_types, spot_history, now, volume_gib, snapshot_gib, zone, zone_stacks,
-                 health_check_type, alarms, custom_metrics, spot_failure=""):
+                 health_check_type, alarms, custom_metrics, spot_failure="", state_services=0, noncurrent_days=30):
     """The stack's lines ({item, monthly, detail}; monthly None where no price is known) and their total.
+
+    state_services: how many services keep state in the stack's bucket (none: no bucket, no line);
+    noncurrent_days: how long the bucket keeps an old version.
 
     spot_history: what DescribeSpotPriceHistory answered (may be empty); spot_failure: why it did not answer.
     zone_stacks: how many stacks share the hosted zone `zone` (its cost is split among them).
@@ -147,6 +172,8 @@ def monthly_cost(region, instance_types, spot_history, now, volume_gib, snapshot
              "%s, %s a month shared by %d stack%s of this run" % (zone, _money(HOSTED_ZONE_MONTH), zone_stacks, "s" * (zone_stacks > 1)))
     else:
         line("hosted zone share", 0, "no DNS name")
+    if state_services:
+        line("state bucket", *_state_bucket(region, state_services, noncurrent_days))
     known = [item["monthly"] for item in lines if item["monthly"] is not None]
     return {"lines": lines, "total": round(sum(known), 2), "complete": len(known) == len(lines)}
 

@@ -696,14 +696,17 @@ def _whole_number(value):
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _flag(variable, value):
+    """A boolean variable (a string as -e passes it taken as Ansible takes it); unset means false."""
+    flag = False if value is None else BOOLEAN_STRINGS.get(value.strip().lower()) if isinstance(value, str) else value
+    if not isinstance(flag, bool):
+        raise ValueError("%s must be true or false; got %r" % (variable, value))
+    return flag
+
+
 def check_image_bake(value):
     """spot_image_bake: whether provisioning bakes a stack image; unset means no."""
-    if value is None:
-        return False
-    flag = BOOLEAN_STRINGS.get(value.strip().lower()) if isinstance(value, str) else value
-    if not isinstance(flag, bool):
-        raise ValueError("spot_image_bake must be true or false; got %r" % (value,))
-    return flag
+    return _flag("spot_image_bake", value)
 
 
 def check_image_keep(value):
@@ -714,13 +717,18 @@ def check_image_keep(value):
     return number
 
 
+def _whole_number_within(variable, value, default, bounds, unit):
+    """value as a whole number of `unit` within bounds (lowest, highest), default when unset; else ValueError naming variable."""
+    number = default if value is None else _whole_number(value)
+    lowest, highest = bounds
+    if number is None or not lowest <= number <= highest:
+        raise ValueError("%s must be a whole number of %s from %d to %d; got %r" % (variable, unit, lowest, highest, value))
+    return number
+
+
 def check_bake_timeout(value):
     """spot_image_bake_timeout: seconds a builder may take before provisioning gives up on it."""
-    number = DEFAULT_BAKE_TIMEOUT if value is None else _whole_number(value)
-    lowest, highest = BAKE_TIMEOUT_RANGE
-    if number is None or not lowest <= number <= highest:
-        raise ValueError("spot_image_bake_timeout must be a whole number of seconds from %d to %d; got %r" % (lowest, highest, value))
-    return number
+    return _whole_number_within("spot_image_bake_timeout", value, DEFAULT_BAKE_TIMEOUT, BAKE_TIMEOUT_RANGE, "seconds")
 
 
 def check_lock_timeout(value, bake_timeout=0):
@@ -976,6 +984,77 @@ def alerting(checked):
             "health_check_path": path, "health_check_match": match}
 
 
+# --- The state bucket (docs/provisioning.md#the-state-bucket) ----------------------------------------
+
+# A stack whose services declare state: paths keeps them in an S3 bucket of its own, one object per service
+# under STATE_KEY_PREFIX. Its default name holds the account, read from AWS at provision time.
+STATE_KEY_PREFIX = "state/"
+ACCOUNT_ID_LENGTH = 12
+BUCKET_NAME_MAX = 63
+# S3's rules for a new bucket's name, without '.': a dotted name breaks virtual-hosted HTTPS (the certificate
+# is *.s3.<region>.amazonaws.com) and S3 Transfer Acceleration.
+BUCKET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
+# Old versions of a state object are kept this many days after a newer save replaces them.
+DEFAULT_NONCURRENT_DAYS = 30
+NONCURRENT_DAYS_RANGE = (1, 3650)
+
+
+def stack_has_state(services):
+    """Whether a service of the stack declares state: paths, and so the stack has a state bucket."""
+    return isinstance(services, list) and any(isinstance(service, dict) and service.get("state") for service in services)
+
+
+def state_bucket_prefix(stack, region):
+    """The default name of the stack's state bucket, but for the account id that ends it."""
+    return "%s%s-%s-" % (RESOURCE_PREFIX, stack, region)
+
+
+def _default_bucket_length(stack, region):
+    return len(state_bucket_prefix(stack, region)) + ACCOUNT_ID_LENGTH
+
+
+def check_state_bucket(stack, region, name, services):
+    """spot_state_bucket: a bucket name of S3's rules, or empty for the default name, which must fit S3's 63 characters
+    when the stack has a bucket. Returns the name, or ""."""
+    if name in (None, ""):
+        if stack_has_state(services) and isinstance(stack, str) and isinstance(region, str):
+            if _default_bucket_length(stack, region) > BUCKET_NAME_MAX:
+                raise ValueError("spot_state_bucket is empty, and the state bucket's default name %s<account id> would be %d "
+                                 "characters, over S3's %d; set spot_state_bucket to a name of your own"
+                                 % (state_bucket_prefix(stack, region), _default_bucket_length(stack, region), BUCKET_NAME_MAX))
+        return ""
+    if not isinstance(name, str) or not BUCKET_NAME_PATTERN.match(name):
+        raise ValueError("spot_state_bucket must be an S3 bucket name: 3-%d lowercase letters, digits and '-', starting and "
+                         "ending with a letter or digit (no '.', which breaks HTTPS to the bucket); got %r" % (BUCKET_NAME_MAX, name))
+    if name.startswith(BUCKET_RESERVED_PREFIXES) or name.endswith(BUCKET_RESERVED_SUFFIXES):
+        raise ValueError("spot_state_bucket must not start with %s or end with %s, which S3 reserves; got %r"
+                         % (", ".join(BUCKET_RESERVED_PREFIXES), ", ".join(BUCKET_RESERVED_SUFFIXES), name))
+    return name
+
+
+def check_keep_bucket(value):
+    """spot_state_keep_bucket: whether teardown keeps the state bucket; unset means no."""
+    return _flag("spot_state_keep_bucket", value)
+
+
+def check_noncurrent_days(value):
+    """spot_state_noncurrent_days: days an old version of a state object is kept once a newer save replaced it."""
+    return _whole_number_within("spot_state_noncurrent_days", value, DEFAULT_NONCURRENT_DAYS, NONCURRENT_DAYS_RANGE, "days")
+
+
+def state_bucket_plan(stack, region, checked, services):
+    """What provisioning and teardown need of the state bucket. `enabled`: a service declares state, so the stack
+    has the bucket; `name`: spot_state_bucket, or empty for the default name, `prefix` and the account id;
+    `exists_possibly`: a bucket of that name may have been made (a default name too long for S3 never was), which
+    teardown removes whether or not a service still declares state."""
+    name = checked["state_bucket"]
+    return {"enabled": stack_has_state(services), "name": name, "prefix": state_bucket_prefix(stack, region),
+            "exists_possibly": bool(name) or _default_bucket_length(stack, region) <= BUCKET_NAME_MAX,
+            "keep": checked["state_keep_bucket"], "noncurrent_days": checked["state_noncurrent_days"], "key_prefix": STATE_KEY_PREFIX}
+
+
 # --- The plan of a stack ----------------------------------------------------------------------------
 
 # The stack variables the plan reads (the stack API, docs/stack-api.md); the role's argument spec
@@ -987,6 +1066,7 @@ PLAN_VARIABLES = (
     "spot_alarm_email", "spot_instance_policy_arns", "spot_root_volume_size",
     "spot_alarm_webhooks", "spot_alarm_health_check_path", "spot_alarm_health_check_match",
     "spot_image_bake", "spot_image_keep", "spot_image_bake_timeout", "spot_lock_timeout",
+    "spot_state_bucket", "spot_state_keep_bucket", "spot_state_noncurrent_days",
 ) + tuple(ALARM_THRESHOLDS)
 
 
@@ -1087,6 +1167,9 @@ def _checks(stack, variables, instance_variables):
         "lock_timeout": lambda: check_lock_timeout(get("spot_lock_timeout"), _bake_timeout_of(get)),
         "credentials": lambda: check_endpoint_credentials(
             get("spot_endpoint_url"), get("spot_endpoint_access_key"), get("spot_endpoint_secret_key")),
+        "state_bucket": lambda: check_state_bucket(stack, get("spot_region"), get("spot_state_bucket"), get("spot_services")),
+        "state_keep_bucket": lambda: check_keep_bucket(get("spot_state_keep_bucket")),
+        "state_noncurrent_days": lambda: check_noncurrent_days(get("spot_state_noncurrent_days")),
     }
     checks.update(_alerting_checks(get))
     return checks
@@ -1140,4 +1223,5 @@ def plan_stack(stack, variables, instance_variables_allowed):
                   "role_tag": ROLE_TAG, "bake_tag": BAKE_TAG, "bake_error_tag": BAKE_ERROR_TAG,
                   "builder_name": "%s%s-builder" % (RESOURCE_PREFIX, stack)},
         "lock": {"parameter": lock_parameter(stack), "timeout": checked["lock_timeout"]},
+        "state_bucket": state_bucket_plan(stack, variables["spot_region"], checked, services),
     }

@@ -17,7 +17,8 @@ description:
     prices from DescribeSpotPriceHistory; when it gives no price of the last 90 days, a typical spot price from a dated
     table of on-demand prices), the Elastic IP's public IPv4 address, the root volume, snapshots of the stack's own
     images (tagged C(spotkit:stack)), alarms beyond CloudWatch's free 10, the Route 53 health check, custom metrics
-    beyond the free 10, and the stack's share of its hosted zone."
+    beyond the free 10, the stack's share of its hosted zone, and its state bucket when O(state_services) keep state
+    there (S3 Standard storage and the saves' requests, under the assumptions the line states)."
   - Free tiers are per account; they are counted as if the stack were the account's only one, and each line says what
     it would cost without them.
   - Reads only; changes nothing.
@@ -55,6 +56,14 @@ options:
     description: Number of custom metrics the stack publishes (the CloudWatch agent's, and the metric filters').
     type: int
     default: 0
+  state_services:
+    description: How many of the stack's services keep state in its bucket; 0 for none (no bucket).
+    type: int
+    default: 0
+  noncurrent_days:
+    description: Days the state bucket keeps an old version of a service's state.
+    type: int
+    default: 30
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -152,6 +161,8 @@ def main():
             health_check_type=dict(type="str", default=""),
             alarms=dict(type="int", default=0),
             custom_metrics=dict(type="int", default=0),
+            state_services=dict(type="int", default=0),
+            noncurrent_days=dict(type="int", default=30),
         ),
         supports_check_mode=True,
     )
@@ -167,7 +178,8 @@ def main():
         module.fail_json_aws(exc, msg="Looking up the images of stack %s" % params["stack"])
     cost = monthly_cost(
         module.region, params["instance_types"], history, now, params["volume_size"], snapshots, params["hosted_zone"],
-        params["zone_stacks"], params["health_check_type"], params["alarms"], params["custom_metrics"], failure)
+        params["zone_stacks"], params["health_check_type"], params["alarms"], params["custom_metrics"], failure,
+        params["state_services"], params["noncurrent_days"])
     source = "DescribeSpotPriceHistory" if params["instance_types"][0] in current_spot_prices(history, now) else "table"
     module.exit_json(changed=False, spot_source=source, text=cost_text(params["stack"], module.region, cost), **cost)
 

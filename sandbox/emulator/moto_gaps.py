@@ -40,6 +40,9 @@ launches instances at once can:
   alarm's notification (AWS's JSON) to the SNS topics of the new state. moto only records the state.
 - EC2 CreateImage tags the image's snapshot with the TagSpecifications of ResourceType snapshot, as AWS does;
   moto refuses them (NotImplementedError, HTTP 500), and so amazon.aws.ec2_ami with tags, which asks for both.
+- S3 leaves out, where it checks a bucket policy on an object's GET or PUT, the statements that have a condition:
+  moto evaluates them without it, so that the state bucket's "deny plain HTTP" and "deny all but the stack" denied
+  every call. Like IAM's, the emulator does not evaluate conditions.
 - Not filled: DescribeSpotPriceHistory answers with a placeholder price ($0.00001, dated 2006), which
   spotkit.ec2.stack_cost takes for no current price (its dated table then prices the instance).
 """
@@ -71,6 +74,7 @@ from moto.ec2.responses.launch_templates import LaunchTemplates
 from moto.ec2.utils import parse_user_data
 from moto.events.models import Rule, events_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.s3.models import FakeBucket
 from moto.sns.exceptions import SNSInvalidParameter, SNSNotFoundError
 from moto.sns.models import Subscription, sns_backends
 from moto.sns.responses import SNSResponse
@@ -531,6 +535,21 @@ def set_alarm_state(self, alarm_name, reason, reason_data, state_value):
 _original = {}
 
 
+# --- S3: a bucket policy's statements with a condition are left out ---------------------------------------
+
+def bucket_get_permission(self, action, resource):
+    from moto.iam.access_control import IAMPolicy, PermissionResult  # pylint: disable=import-outside-toplevel
+
+    if self.policy is None:
+        return PermissionResult.NEUTRAL
+    policy = json.loads(self.policy.decode())
+    statements = policy["Statement"] if isinstance(policy["Statement"], list) else [policy["Statement"]]
+    kept = [statement for statement in statements if "Condition" not in statement]
+    if not kept:
+        return PermissionResult.NEUTRAL
+    return IAMPolicy(json.dumps(dict(policy, Statement=kept))).is_action_permitted(action, resource)
+
+
 def install():
     """Patch moto's classes; call once, before the server starts."""
     original_check_loading_status = ParameterDict._check_loading_status
@@ -601,4 +620,5 @@ def install():
     AutoScalingResponse.detach_instances = detach_instances
     CloudWatchBackend.set_alarm_state = set_alarm_state
     EC2Backend.create_image = ec2_create_image
+    FakeBucket.get_permission = bucket_get_permission
     threading.Thread(target=_deliver_forever, name="sns-deliveries", daemon=True).start()

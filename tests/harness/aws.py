@@ -14,7 +14,10 @@ import urllib.request
 import boto3
 import yaml
 
+from harness import emulator  # noqa: F401 pylint: disable=unused-import  (it puts sandbox/emulator on sys.path)
 from harness.playbook import environment, run_playbook
+
+import moto_iam  # noqa: E402 pylint: disable=wrong-import-order  (the emulator's names of S3's IAM actions)
 
 REGION = "eu-west-1"
 # Where a stack elsewhere keeps its site-down alarm and a topic for it (Route 53's metrics are there only).
@@ -99,6 +102,7 @@ class Aws:
             "event rules": self._in_both_regions("events", lambda events: [r["Name"] for r in events.list_rules()["Rules"]]),
             "metric filters": [f["filterName"] for f in self.client("logs").describe_metric_filters()["metricFilters"]],
             "health checks": [c["Id"] for c in self.client("route53").list_health_checks()["HealthChecks"]],
+            "buckets": [b["Name"] for b in self.client("s3").list_buckets()["Buckets"]],
         }
 
     def _in_both_regions(self, service, names):
@@ -137,7 +141,7 @@ class Aws:
         return [pair[1] for pair in self._recorded_actions()]
 
     def iam_actions(self):
-        """The recorded requests' actions as IAM names them, service:Action; REST protocols' (Route 53) left out."""
+        """The recorded requests' actions as IAM names them, service:Action; REST protocols' but S3's (Route 53) left out."""
         return ["%s:%s" % (IAM_PREFIXES.get(service, service), action) for service, action in self._recorded_actions() if action]
 
     def _recorded_actions(self):
@@ -148,11 +152,17 @@ class Aws:
         for entry in map(json.loads, filter(None, lines)):
             headers = {key.lower(): value for key, value in entry["headers"].items()}
             body = base64.b64decode(entry["body"]).decode(errors="replace") if entry["body_encoded"] else entry["body"] or ""
+            url = urllib.parse.urlsplit(entry.get("url", ""))
             action = headers.get("x-amz-target", "").rpartition(".")[2] or urllib.parse.parse_qs(
-                body + "&" + urllib.parse.urlsplit(entry.get("url", "")).query).get("Action", [""])[0]
+                body + "&" + url.query).get("Action", [""])[0]
             # Credential=KEY/DATE/REGION/SERVICE/aws4_request
             scope = headers.get("authorization", "").partition("Credential=")[2].split(",")[0].split("/")
-            found.append((scope[3] if len(scope) > 3 else "", action))
+            service = scope[3] if len(scope) > 3 else ""
+            if service == "s3":
+                # REST: the method, the path and the query name the call, as the emulator checks it.
+                query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+                action = moto_iam.s3_action(entry.get("method", ""), urllib.parse.unquote(url.path), query)
+            found.append((service, action))
         return found
 
     def enforce_iam(self, enforced=True):

@@ -30,3 +30,13 @@ def example_stacks(endpoint_url):
         name: dict(copy.deepcopy(stack), spot_region=REGION, spot_endpoint_url=endpoint_url, spot_image_id=IMAGES["arm64"])
         for name, stack in load_example_inventory().items()
     }
+
+
+def with_state(stacks):
+    """The stacks, the blog's Caddy keeping its data (/var/lib/caddy, its volume on /data) in the state bucket, the
+    uptime stack without state (so without a bucket), whatever the example inventory says."""
+    changed = copy.deepcopy(stacks)
+    changed["blog"]["spot_services"][0]["state"] = ["/var/lib/caddy"]
+    for service in changed["uptime"]["spot_services"]:
+        service.pop("state", None)
+    return changed

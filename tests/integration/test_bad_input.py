@@ -134,6 +134,15 @@ CASES = {
     "unknown service field": ("svc-field", {"spot_services": services({"colour": "red"})}, ["spot_services.colour"], PREFLIGHT),
     "user-data size": ("too-big", {"spot_instance_vars": {"docker_daemon_options": {"labels": ["x" * 17000]}}},
                        ["user-data would be", "limit of 16384", "spot_instance_vars"], PREFLIGHT),
+    "state bucket name": ("bucket-name", {"spot_state_bucket": "My.Bucket"}, ["spot_state_bucket must be an S3 bucket name", "'My.Bucket'"],
+                          PREFLIGHT),
+    "state bucket default name too long": (
+        "a-stack-name-of-thirty-two-chars", {"spot_region": "ap-southeast-1", "spot_services": services({
+            "volumes": ["/var/lib/web:/data"], "state": ["/var/lib/web"]})},
+        ["spot_state_bucket", "spotkit-a-stack-name-of-thirty-two-chars-ap-southeast-1-<account id> would be 68 characters"], PREFLIGHT),
+    "state bucket keep": ("bucket-keep", {"spot_state_keep_bucket": "maybe"}, ["spot_state_keep_bucket", "maybe"], PREFLIGHT),
+    "state noncurrent days": ("bucket-days", {"spot_state_noncurrent_days": 0},
+                              ["spot_state_noncurrent_days must be a whole number of days from 1 to 3650", "got 0"], PREFLIGHT),
     # Only AWS knows these: they fail in the read-only lookups.
     "unknown image": ("image-missing", {"spot_image_id": "ami-0123456789abcdef0"},
                       ["spot_image_id ami-0123456789abcdef0", "does not exist in %s" % REGION], LOOKUP),

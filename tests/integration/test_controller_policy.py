@@ -37,7 +37,8 @@ TOLERATED = {"iam:ListRolePolicies"}
 def stacks(url):
     return {STACK: {"spot_region": REGION, "spot_endpoint_url": url, "spot_image_id": IMAGES["arm64"],
                     "spot_pull_repo": "https://example.com/site.git", "spot_teardown_log_groups": True,
-                    "spot_services": [{"name": "web", "image": "nginx:1", "ports": ["80:80"], "env": {"GREETING": "hello"}}]}}
+                    "spot_services": [{"name": "web", "image": "nginx:1", "ports": ["80:80"], "env": {"GREETING": "hello"},
+                                       "volumes": ["/var/lib/web:/data"], "state": ["/var/lib/web"]}]}}
 
 
 def reads_of(policy):
@@ -141,6 +142,7 @@ def instance_calls(account):
     (group,) = account.admin.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
     instance_id = group["Instances"][0]["InstanceId"]
     ec2 = instance.client("ec2")
+    s3, bucket = instance.client("s3"), "spotkit-%s-%s-%s" % (STACK, REGION, account.admin.client("sts").get_caller_identity()["Account"])
     calls = {
         # The eip role's module, whole: it finds the address and associates it.
         "stack_eip_attach": lambda: stack_eip_attach.Attacher(lambda: ec2, STACK, instance_id, REGION).attempt(),
@@ -149,6 +151,9 @@ def instance_calls(account):
         # A builder's bake outcome (amazon.aws.ec2_tag reads the tags, then sets them).
         "bake tags": lambda: (ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [instance_id]}]),
                               ec2.create_tags(Resources=[instance_id], Tags=[{"Key": "spotkit:bake", "Value": "done"}])),
+        # The state of a service: saved, restored, and a missing one found missing (ListBucket: NoSuchKey, not AccessDenied).
+        "state": lambda: (s3.put_object(Bucket=bucket, Key="state/web.tar.gz", Body=b"state", Metadata={"sha256": "0" * 64}),
+                          s3.get_object(Bucket=bucket, Key="state/web.tar.gz"), s3.list_objects_v2(Bucket=bucket, Prefix="state/")),
     }
     errors = {}
     account.admin.enforce_iam()
@@ -166,7 +171,7 @@ def instance_calls(account):
 
 def test_the_instance_policy_allows_what_pull_yml_calls(account, full_runs):
     assert full_runs[0].rc == 0, full_runs[0].explain()
-    assert account.instance_calls == {"stack_eip_attach": "", "ssm GetParameter": "", "bake tags": ""}
+    assert account.instance_calls == {"stack_eip_attach": "", "ssm GetParameter": "", "bake tags": "", "state": ""}
 
 
 def policy_actions(policy):

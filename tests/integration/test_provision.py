@@ -13,7 +13,7 @@ import json
 import pytest
 import yaml
 
-from stacks import IMAGES, REGION, TAG, ZONE, example_stacks
+from stacks import IMAGES, REGION, TAG, ZONE, example_stacks, with_state
 
 STACKS = ("blog", "uptime")
 
@@ -21,7 +21,7 @@ STACKS = ("blog", "uptime")
 @pytest.fixture(scope="module")
 def provisioned(aws):
     aws.reset()
-    stacks = example_stacks(aws.url)
+    stacks = with_state(example_stacks(aws.url))
     # One stack with an env (uptime) and one without: the blog's env holds no secret, only its name.
     del stacks["blog"]["spot_services"][0]["env"]
     run = aws.playbook("provision", stacks)
@@ -258,6 +258,51 @@ def test_env_is_one_secure_string_per_stack_that_has_env(aws, provisioned):
     assert json.loads(parameter["Value"]) == {"uptime": stacks["uptime"]["spot_services"][0]["env"]}
 
 
+def state_bucket(aws, stack="blog"):
+    return "spotkit-%s-%s-%s" % (stack, REGION, aws.client("sts").get_caller_identity()["Account"])
+
+
+def test_the_blogs_state_bucket_is_encrypted_versioned_private_and_only_the_stacks(aws, provisioned):
+    s3, bucket = aws.client("s3"), state_bucket(aws)
+    # Only the blog declares state: the uptime stack has no bucket.
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == [bucket]
+    assert s3.get_bucket_location(Bucket=bucket)["LocationConstraint"] == REGION
+    [rule] = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+    assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    [lifecycle] = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert (lifecycle["Status"], lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"],
+            lifecycle["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"], lifecycle["Expiration"]) == (
+        "Enabled", 30, 1, {"ExpiredObjectDeleteMarker": True})
+    assert tags_of(s3.get_bucket_tagging(Bucket=bucket)["TagSet"]) == {TAG: "blog", "Name": "spotkit-blog"}
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    arns = ["arn:aws:s3:::%s" % bucket, "arn:aws:s3:::%s/*" % bucket]
+    plain_http, others = policy["Statement"]
+    assert (plain_http["Effect"], plain_http["Principal"], plain_http["Action"], plain_http["Resource"], plain_http["Condition"]) == (
+        "Deny", "*", "s3:*", arns, {"Bool": {"aws:SecureTransport": "false"}})
+    # Every principal but the instance role is kept out of the objects; who provisions is not named, so that the policy is
+    # the same whoever runs.
+    account = aws.client("sts").get_caller_identity()["Account"]
+    assert (others["Effect"], others["Principal"], others["Resource"]) == ("Deny", "*", arns)
+    assert {"s3:GetObject*", "s3:PutObject*", "s3:DeleteObject*", "s3:ListBucket*"} <= set(others["Action"])
+    assert others["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": "arn:aws:iam::%s:role/spotkit-blog-%s" % (account, REGION)}}
+    # The instance reads and writes state/ and lists the bucket, nothing else of S3; the stack without a bucket, nothing.
+    by_sid = {}
+    for stack in STACKS:
+        name = "spotkit-%s-%s" % (stack, REGION)
+        document = aws.client("iam").get_role_policy(RoleName=name, PolicyName=name)["PolicyDocument"]
+        document = json.loads(document) if isinstance(document, str) else document
+        by_sid[stack] = {s["Sid"]: (s["Action"], s["Resource"]) for s in document["Statement"] if s["Action"][0].startswith("s3:")}
+    assert by_sid == {"uptime": {}, "blog": {"StackState": (["s3:GetObject", "s3:PutObject"], ["arn:aws:s3:::%s/state/*" % bucket]),
+                                             "ListStackState": (["s3:ListBucket"], ["arn:aws:s3:::%s" % bucket])}}
+    # The instance finds its bucket in its settings.
+    assert settings_of(user_data(aws, "blog"))["spot_state_bucket"] == bucket
+    assert "spot_state_bucket" not in settings_of(user_data(aws, "uptime"))
+
+
 def test_group_keeps_one_spot_instance_over_the_default_subnets(aws, provisioned):
     stacks = provisioned[0]
     ec2 = aws.client("ec2")
@@ -419,12 +464,23 @@ def test_teardown_removes_every_resource_of_both_stacks(aws, provisioned):
     route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
         "Name": "www.example.com", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "203.0.113.9"}]}}]})
 
+    # Saves of the blog's state, one deleted since: versions and a delete marker, which teardown must all remove.
+    s3, bucket = aws.client("s3"), state_bucket(aws)
+    for body in (b"first", b"second", b"third"):
+        s3.put_object(Bucket=bucket, Key="state/blog.tar.gz", Body=body)
+    s3.put_object(Bucket=bucket, Key="state/gone.tar.gz", Body=b"gone")
+    s3.delete_object(Bucket=bucket, Key="state/gone.tar.gz")
+
     # The inventory says present: the teardown playbook overrides it. The blog's domain is the one of
     # the first run: the record of the domain it had since (journal.example.com) must go too.
+    # The blog's state bucket is kept this time, and the run says so.
     for stack in stacks.values():
         stack["spot_state"] = "present"
+    stacks["blog"]["spot_state_keep_bucket"] = True
     run = aws.playbook("teardown", stacks)
     assert run.rc == 0, run.explain()
+    assert any("kept the state bucket %s" % bucket in message and "spot_state_keep_bucket" in message for message in run.messages())
+    assert len(s3.list_object_versions(Bucket=bucket)["Versions"]) == 4
     assert records_of(aws) == {"www.example.com": ["203.0.113.9"]}
     # The records go before the address: one left pointing at a released address could be taken over.
     for stack in STACKS:
@@ -440,15 +496,19 @@ def test_teardown_removes_every_resource_of_both_stacks(aws, provisioned):
         "/spotkit/%s/%s" % (stack, name) for stack, service in (("blog", "blog"), ("uptime", "uptime"))
         for name in (service, "system", "ansible-pull")
     )
+    assert left.pop("buckets") == [bucket]
     assert left == {key: [] for key in left}
     instances = [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
     assert instances and {i["State"]["Name"] for i in instances} == {"terminated"}
 
     for stack in stacks.values():
         stack["spot_teardown_log_groups"] = True
+    del stacks["blog"]["spot_state_keep_bucket"]
     run = aws.playbook("teardown", stacks)
     assert run.rc == 0, run.explain()
-    for stack in STACKS:
-        assert run.changed_tasks(stack) == ["Remove the stack's log groups"]
+    assert run.changed_tasks("blog") == ["Empty the state bucket (every version) and remove it", "Remove the stack's log groups"]
+    # Three saves of one object, one of another and its delete marker.
+    assert dict(run.task_results("blog"))["Empty the state bucket (every version) and remove it"]["deleted_versions"] == 5
+    assert run.changed_tasks("uptime") == ["Remove the stack's log groups"]
     assert aws.tagged_resources() == []
-    assert aws.inventory_of_resources() == {key: [] for key in left.keys() | {"log groups"}}
+    assert aws.inventory_of_resources() == {key: [] for key in left.keys() | {"log groups", "buckets"}}

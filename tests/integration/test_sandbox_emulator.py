@@ -4,6 +4,7 @@ the emulator directly with boto3."""
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 from botocore.exceptions import ClientError
@@ -109,3 +110,18 @@ def test_debian_image_parameters_are_found_by_path_and_only_where_moto_has_publi
     assert sorted(parameter["Name"].rsplit("/", 1)[1] for parameter in found) == ["amd64", "arm64"]
     with pytest.raises(ClientError, match="ParameterNotFound"):
         aws.client("ssm", region="mx-central-1").get_parameter(Name="/aws/service/debian/release/13/latest/arm64")
+
+
+def test_a_bucket_policys_conditional_statements_are_left_out_of_its_object_checks(aws):
+    aws.reset()
+    s3, bucket = aws.client("s3"), "spotkit-emulator-test-state"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::%s/*" % bucket}
+    conditional = dict(deny, Condition={"Bool": {"aws:SecureTransport": "false"}})
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [conditional]}))
+    s3.put_object(Bucket=bucket, Key="state/web.tar.gz", Body=b"state")
+    assert s3.get_object(Bucket=bucket, Key="state/web.tar.gz")["Body"].read() == b"state"
+    # A statement without a condition still denies, as moto has it.
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [conditional, deny]}))
+    with pytest.raises(ClientError):
+        s3.get_object(Bucket=bucket, Key="state/web.tar.gz")

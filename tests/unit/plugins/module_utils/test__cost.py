@@ -84,3 +84,14 @@ def test_the_text_has_a_header_a_line_per_item_and_the_total(complete):
     assert len(text) == len(result["lines"]) + 2
     assert text[-1].split()[:2] == ["total", "$%.2f" % result["total"]]
     assert text[-1].endswith("and what has no price") is not complete
+
+
+def test_the_state_bucket_costs_its_storage_and_its_saves_and_says_its_assumptions():
+    assert "state bucket" not in lines(model())
+    bucket = lines(model(state_services=2, noncurrent_days=30))["state bucket"]
+    # 2 x 10 MB at $0.023 per GB, and 2 x 8760 saves at $0.005 per 1000.
+    assert bucket["monthly"] == round(2 * 10 / 1024 * 0.023 + 2 * 8760 / 1000 * 0.005, 2) == 0.09
+    assert "assumed 10 MB each" in bucket["detail"] and "one every 5 minutes while it changes" in bucket["detail"]
+    # The worst case: every save a new version, 288 a day kept 30 days, 10 MB each.
+    assert "the 8640 old versions kept 30 days would add $3.88" in bucket["detail"]
+    assert "(us-east-1's price" in lines(model(region="ap-south-1", state_services=1))["state bucket"]["detail"]

@@ -302,3 +302,63 @@ def test_the_pull_credential_is_not_a_parameter_that_spotkit_writes(parameter):
     with pytest.raises(StackError) as error:
         plan(spot_pull_credential=parameter)
     assert any("spot_pull_credential must not be %s" % parameter in text for text in error.value.errors), error.value.errors
+
+
+# --- The state bucket
+
+STATEFUL = dict(BLOG, volumes=["/var/lib/caddy:/data"], state=["/var/lib/caddy"])
+
+
+def test_a_stack_has_a_state_bucket_only_when_a_service_declares_state():
+    assert plan()["state_bucket"]["enabled"] is False
+    bucket = plan(spot_services=[STATEFUL, API])["state_bucket"]
+    assert bucket == {"enabled": True, "name": "", "prefix": "spotkit-shop-eu-west-1-", "exists_possibly": True, "keep": False,
+                      "noncurrent_days": 30, "key_prefix": "state/"}
+    named = plan(spot_services=[STATEFUL], spot_state_bucket="shop-state", spot_state_keep_bucket="yes",
+                 spot_state_noncurrent_days="7")["state_bucket"]
+    assert (named["name"], named["keep"], named["noncurrent_days"]) == ("shop-state", True, 7)
+
+
+def test_a_default_bucket_name_over_63_characters_needs_spot_state_bucket():
+    long_stack = "a" * 32
+    with pytest.raises(StackError) as error:
+        plan_stack(long_stack, dict(VALID, spot_services=[STATEFUL], spot_region="ap-southeast-1"), ALLOWED)
+    assert error.value.errors == [
+        "spot_state_bucket is empty, and the state bucket's default name spotkit-%s-ap-southeast-1-<account id> would be 68 "
+        "characters, over S3's 63; "
+        "set spot_state_bucket to a name of your own" % long_stack]
+    # Without state, no bucket: nothing to refuse, and teardown looks for none.
+    result = plan_stack(long_stack, dict(VALID, spot_region="ap-southeast-1"), ALLOWED)["state_bucket"]
+    assert (result["enabled"], result["exists_possibly"]) == (False, False)
+    named = plan_stack(long_stack, dict(VALID, spot_services=[STATEFUL], spot_region="ap-southeast-1", spot_state_bucket="shop"), ALLOWED)
+    assert named["state_bucket"]["name"] == "shop"
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("spot_state_bucket", "x" * 64, "spot_state_bucket must be an S3 bucket name: 3-63 lowercase letters"),
+    ("spot_state_bucket", "ab", "spot_state_bucket must be an S3 bucket name"),
+    ("spot_state_bucket", "Shop-State", "got 'Shop-State'"),
+    ("spot_state_bucket", "shop.state", "no '.', which breaks HTTPS"),
+    ("spot_state_bucket", "shop_state", "got 'shop_state'"),
+    ("spot_state_bucket", "-shop", "starting and ending with a letter or digit"),
+    ("spot_state_bucket", ["shop"], "got ['shop']"),
+    ("spot_state_bucket", "xn--shop", "must not start with xn--, sthree-, amzn-s3-demo- or end with"),
+    ("spot_state_bucket", "shop-s3alias", "which S3 reserves; got 'shop-s3alias'"),
+    ("spot_state_keep_bucket", "maybe", "spot_state_keep_bucket must be true or false; got 'maybe'"),
+    ("spot_state_noncurrent_days", 0, "spot_state_noncurrent_days must be a whole number of days from 1 to 3650; got 0"),
+    ("spot_state_noncurrent_days", 3651, "got 3651"),
+    ("spot_state_noncurrent_days", 1.5, "got 1.5"),
+    ("spot_state_noncurrent_days", True, "got True"),
+])
+def test_bad_state_bucket_variables_are_refused_by_name(variable, value, message):
+    with pytest.raises(StackError) as error:
+        plan(**{"spot_services": [STATEFUL], variable: value})
+    [only] = error.value.errors
+    assert only.startswith(variable) or "spot_state_bucket" in only
+    assert message in only
+
+
+def test_the_settings_leave_the_bucket_to_provisioning():
+    # Its default name holds the account, which only AWS knows: the role adds spot_state_bucket to the settings.
+    assert "spot_state_bucket" not in plan(spot_services=[STATEFUL])["settings"]
+    assert plan(spot_services=[STATEFUL])["settings"]["spot_services"][0]["state"] == ["/var/lib/caddy"]

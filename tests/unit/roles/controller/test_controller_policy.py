@@ -137,3 +137,14 @@ def test_only_declared_managed_policies_may_be_attached():
 def test_another_partition():
     for statement in policy(__partition="aws-cn")["Statement"]:
         assert all(resource == "*" or resource.startswith("arn:aws-cn:") for resource in statement["Resource"])
+
+
+def test_state_buckets_are_the_stacks_own_by_their_default_or_given_name():
+    default = statements()["StackStateBuckets"]["Resource"]
+    assert default == ["arn:aws:s3:::spotkit-blog-eu-west-1-*", "arn:aws:s3:::spotkit-blog-eu-west-1-*/*",
+                       "arn:aws:s3:::spotkit-uptime-eu-central-1-*", "arn:aws:s3:::spotkit-uptime-eu-central-1-*/*"]
+    named = policy(__stacks=[dict(STACKS[0], state_bucket="blog-state"), STACKS[1]])
+    assert statements(named)["StackStateBuckets"]["Resource"][:2] == ["arn:aws:s3:::blog-state", "arn:aws:s3:::blog-state/*"]
+    # Nothing on the bucket's objects but their deletion at teardown.
+    assert {action for action in statements()["StackStateBuckets"]["Action"] if "Object" in action} == {
+        "s3:DeleteObject", "s3:DeleteObjectVersion"}

@@ -13,7 +13,7 @@ TEMPLATE = Path(__file__).resolve().parents[4] / "roles" / "spot_instance" / "te
 VARIABLES = {"__stack": "blog", "__region": "eu-west-1", "__account": "123456789012", "__partition": "aws",
              "__allocation_id": "eipalloc-0abc", "__namespace": "spotkit", "__tag_key": "spotkit:stack",
              "__topic": "spotkit-blog-eu-west-1", "__group": "spotkit-blog", "__parameters": ["/spotkit/blog/env", "/spotkit/blog/deploy-key"],
-             "__bake_tags": ["spotkit:bake", "spotkit:bake-error"]}
+             "__bake_tags": ["spotkit:bake", "spotkit:bake-error"], "__state_bucket": "spotkit-blog-eu-west-1-123456789012"}
 PARAMETER_ARNS = ["arn:aws:ssm:eu-west-1:123456789012:parameter/spotkit/blog/env",
                   "arn:aws:ssm:eu-west-1:123456789012:parameter/spotkit/blog/deploy-key"]
 # Actions that only read, or that AWS cannot scope to a resource.
@@ -109,3 +109,16 @@ def test_no_parameter_no_ssm_nor_kms():
     assert {"ReadStackParameters", "DecryptStackParameters"}.isdisjoint(statements(document))
     actions = {action for statement in document["Statement"] for action in statement["Action"]}
     assert not {action for action in actions if action.startswith(("ssm:", "kms:"))}
+
+
+def test_the_state_bucket_read_and_written_under_state_only_and_listed():
+    by_sid = statements(policy(__partition="aws-cn"))
+    assert by_sid["StackState"]["Action"] == ["s3:GetObject", "s3:PutObject"]
+    assert by_sid["StackState"]["Resource"] == ["arn:aws-cn:s3:::spotkit-blog-eu-west-1-123456789012/state/*"]
+    assert by_sid["ListStackState"]["Action"] == ["s3:ListBucket"]
+    assert by_sid["ListStackState"]["Resource"] == ["arn:aws-cn:s3:::spotkit-blog-eu-west-1-123456789012"]
+
+
+def test_no_state_bucket_no_s3():
+    document = policy(__state_bucket="")
+    assert not {action for statement in document["Statement"] for action in statement["Action"] if action.startswith("s3:")}
