@@ -1,10 +1,11 @@
 #!/bin/sh
 # Started as root with CHOWN, SETUID and SETGID only: gives Caddy's data directory to caddy (on a new
-# instance Docker creates the host directory as root; restored files may carry another image's uid),
-# then runs the command as caddy, with no capability left.
+# instance Docker creates the host directory as root), then runs the command as caddy, with no capability
+# left. Only /data itself: what is below it caddy wrote (its uid is fixed in the image, and a restore keeps
+# owners), in directories of mode 0700 that root without DAC_READ_SEARCH could not even walk.
 set -eu
 if [ "$(id -u)" -eq 0 ]; then
-	find /data ! \( -user caddy -group caddy \) -exec chown -h caddy:caddy {} +
+	chown caddy:caddy /data
 	exec setpriv --reuid=caddy --regid=caddy --clear-groups --inh-caps=-all -- "$@"
 fi
 exec "$@"
