@@ -95,6 +95,8 @@ def instance_parameters(stack, variables):
     parameters = [env_parameter(stack)] if any(isinstance(service, dict) and service.get("env") for service in services) else []
     if variables.get("spot_pull_credential"):
         parameters.append(variables["spot_pull_credential"])
+    if variables.get("spot_tailscale") and variables.get("spot_tailscale_auth_parameter"):
+        parameters.append(variables["spot_tailscale_auth_parameter"])
     return parameters
 
 
@@ -559,7 +561,8 @@ IMAGE_ID_PATTERN = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
 DOMAIN_LABEL_PATTERN = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # The on-instance roles that playbooks/pull.yml applies; spot_instance_vars may set their public
 # variables (their argument specs' options), except those pull.yml sets from the stack's settings.
-INSTANCE_ROLES = ("system", "docker", "container_service", "eip", "interruption_watcher", "cloudwatch_agent", "ansible_pull")
+INSTANCE_ROLES = ("system", "docker", "container_service", "eip", "interruption_watcher", "cloudwatch_agent", "ansible_pull",
+                  "session_manager", "tailscale")
 SET_BY_PULL = frozenset((
     "container_service_services", "container_service_env", "container_service_state_bucket", "container_service_state_region",
     "container_service_state_endpoint_url", "container_service_state_python", "eip_stack", "eip_region", "eip_endpoint_url",
@@ -569,6 +572,8 @@ SET_BY_PULL = frozenset((
     "cloudwatch_agent_stack", "cloudwatch_agent_services", "cloudwatch_agent_region", "cloudwatch_agent_extra_logs",
     "ansible_pull_repo_url", "ansible_pull_version", "ansible_pull_executable", "ansible_pull_credential_parameter",
     "ansible_pull_allowed_signers",
+    "session_manager_region", "tailscale_hostname", "tailscale_tags", "tailscale_ssh", "tailscale_auth_parameter",
+    "tailscale_region", "tailscale_endpoint_url", "tailscale_login",
 ))
 # Git URLs the instance may pull from: https://, ssh://, scp-style (user@host:path), file:/// (a
 # repository on the instance itself, as the sandbox mounts one). None may carry a credential.
@@ -795,23 +800,53 @@ def check_pull_source(repo, version):
         raise ValueError("spot_pull_version must be a branch, tag or commit of spot_pull_repo; got %r" % (version,))
 
 
-def check_pull_credential(stack, parameter, repo=None):
-    """The SSM SecureString with a private project's deploy key or token: the stack's own, so that the
-    instance role may read it, and for a project reached over the network."""
+def _check_own_parameter(variable, stack, parameter):
+    """An SSM parameter that the operator stores and the instance reads: the stack's own, so that the instance
+    role may read it, and none that spotkit.ec2 writes itself."""
     prefix = "/spotkit/%s/" % stack
-    if parameter in (None, ""):
-        return ""
     if (not isinstance(parameter, str) or not parameter.startswith(prefix) or parameter.endswith("/")
             or not SSM_NAME_PATTERN.match(parameter)):
-        raise ValueError("spot_pull_credential must be the name of an SSM parameter under %s (the stack's own, which "
-                         "its instances may read); got %r" % (prefix, parameter))
+        raise ValueError("%s must be the name of an SSM parameter under %s (the stack's own, which "
+                         "its instances may read); got %r" % (variable, prefix, parameter))
     if parameter in (env_parameter(stack), lock_parameter(stack)):
-        raise ValueError("spot_pull_credential must not be %s, a parameter that spotkit.ec2 writes itself; got %r"
-                         % (parameter, parameter))
+        raise ValueError("%s must not be %s, a parameter that spotkit.ec2 writes itself; got %r"
+                         % (variable, parameter, parameter))
+    return parameter
+
+
+def check_pull_credential(stack, parameter, repo=None):
+    """The SSM SecureString with a private project's deploy key or token: the stack's own, and for a project
+    reached over the network."""
+    if parameter in (None, ""):
+        return ""
+    _check_own_parameter("spot_pull_credential", stack, parameter)
     if isinstance(repo, str) and repo.startswith("file:"):
         raise ValueError("spot_pull_credential is for a project reached over https:// or SSH; spot_pull_repo %r is on the "
                          "instance itself and needs none" % (repo,))
     return parameter
+
+
+# --- Access without SSH (docs/operations.md#a-shell-on-the-instance) ----------------------------------
+
+
+def check_access(stack, session_manager, tailscale, auth_parameter, tailscale_ssh):
+    """Session Manager (on by default) and Tailscale (on request, with the SSM parameter holding its auth key or
+    OAuth client secret, which the instance reads at boot). Returns what the instance's settings carry."""
+    for variable, value in (("spot_session_manager", session_manager), ("spot_tailscale", tailscale),
+                            ("spot_tailscale_ssh", tailscale_ssh)):
+        _check_bool(variable, value)
+    if not tailscale:
+        if tailscale_ssh:
+            raise ValueError("spot_tailscale_ssh is true but spot_tailscale is false: Tailscale SSH needs Tailscale;"
+                             " set spot_tailscale: true, or leave spot_tailscale_ssh false")
+        return {"session_manager": session_manager, "tailscale": None}
+    if auth_parameter in (None, ""):
+        raise ValueError("spot_tailscale is true but spot_tailscale_auth_parameter is empty: name the SSM SecureString"
+                         " under /spotkit/%s/ that holds the Tailscale auth key or OAuth client secret" % stack)
+    _check_own_parameter("spot_tailscale_auth_parameter", stack, auth_parameter)
+    return {"session_manager": session_manager,
+            "tailscale": {"auth_parameter": auth_parameter, "ssh": tailscale_ssh,
+                          "hostname": resource_name(stack), "tag": "tag:" + resource_name(stack)}}
 
 
 def _signer_key_error(key_type, key):
@@ -1067,6 +1102,7 @@ PLAN_VARIABLES = (
     "spot_alarm_webhooks", "spot_alarm_health_check_path", "spot_alarm_health_check_match",
     "spot_image_bake", "spot_image_keep", "spot_image_bake_timeout", "spot_lock_timeout",
     "spot_state_bucket", "spot_state_keep_bucket", "spot_state_noncurrent_days",
+    "spot_session_manager", "spot_tailscale", "spot_tailscale_auth_parameter", "spot_tailscale_ssh",
 ) + tuple(ALARM_THRESHOLDS)
 
 
@@ -1131,6 +1167,14 @@ def settings(stack, variables):
     # Public keys: the instance checks the commits it applies against them.
     if variables.get("spot_pull_verify"):
         document["spot_pull_verify"] = check_pull_verify(variables["spot_pull_verify"])
+    # Only what differs from the defaults, so that a stack that keeps them keeps its user-data. The parameter's
+    # name only: the instance reads the secret itself.
+    access = check_access(stack, variables.get("spot_session_manager", True), variables.get("spot_tailscale", False),
+                          variables.get("spot_tailscale_auth_parameter", ""), variables.get("spot_tailscale_ssh", False))
+    if not access["session_manager"]:
+        document["spot_session_manager"] = False
+    if access["tailscale"]:
+        document["spot_tailscale"] = access["tailscale"]
     return document
 
 
@@ -1160,6 +1204,8 @@ def _checks(stack, variables, instance_variables):
         "pull": lambda: get("spot_state", "present") == "absent" or check_pull_source(get("spot_pull_repo"), get("spot_pull_version")),
         "pull_credential": lambda: check_pull_credential(stack, get("spot_pull_credential"), get("spot_pull_repo")),
         "pull_verify": lambda: check_pull_verify(get("spot_pull_verify")),
+        "access": lambda: check_access(stack, get("spot_session_manager", True), get("spot_tailscale", False),
+                                       get("spot_tailscale_auth_parameter", ""), get("spot_tailscale_ssh", False)),
         "policy_arns": lambda: check_policy_arns(get("spot_instance_policy_arns", [])),
         "image_bake": lambda: check_image_bake(get("spot_image_bake")),
         "image_keep": lambda: check_image_keep(get("spot_image_keep")),
@@ -1224,4 +1270,5 @@ def plan_stack(stack, variables, instance_variables_allowed):
                   "builder_name": "%s%s-builder" % (RESOURCE_PREFIX, stack)},
         "lock": {"parameter": lock_parameter(stack), "timeout": checked["lock_timeout"]},
         "state_bucket": state_bucket_plan(stack, variables["spot_region"], checked, services),
+        "access": checked["access"],
     }

@@ -27,6 +27,8 @@ description:
     C(spot_hosted_zone), a name and not an address; C(spot_ssh_cidrs), only with C(spot_key_name); the keys of C(spot_instance_vars) (the
     on-instance roles' public variables only); C(spot_pull_repo) (C(https://), C(ssh://), scp-style or C(file:///),
     without credentials) and C(spot_pull_version); C(spot_pull_credential) (an SSM parameter of the stack's own);
+    C(spot_session_manager), C(spot_tailscale) only with C(spot_tailscale_auth_parameter) (an SSM parameter of the stack's own),
+    C(spot_tailscale_ssh) only with C(spot_tailscale);
     C(spot_alarm_email) (addresses, none twice), C(spot_alarm_webhooks) (C(http://) or C(https://) URLs), the alarms'
     thresholds (C(spot_alarm_memory_percent), C(spot_alarm_disk_percent), C(spot_alarm_cpu_percent) 1-99,
     C(spot_alarm_cpu_credits) 1-4608, C(spot_alarm_pull_failures) 1-4), C(spot_alarm_health_check_path) and
@@ -142,7 +144,8 @@ plan:
     instance_parameters:
       description:
         - The SSM parameters the stack's instances read, the only ones the instance role may read and decrypt,
-          RV(plan.env_parameter) when a service has an C(env), and C(spot_pull_credential) when set.
+          RV(plan.env_parameter) when a service has an C(env), C(spot_pull_credential) when set, and
+          C(spot_tailscale_auth_parameter) with C(spot_tailscale).
       type: list
       elements: str
       sample: [/spotkit/blog/env, /spotkit/blog/deploy-key]
@@ -150,6 +153,12 @@ plan:
       description: CloudWatch namespace of the stack's metrics, the stack's own.
       type: str
       sample: spotkit/blog
+    access:
+      description:
+        - How one gets a shell without SSH, C(session_manager) (a bool) and C(tailscale), null or the C(auth_parameter),
+          C(ssh) (a bool), C(hostname) and C(tag) of the stack's node.
+      type: dict
+      sample: {session_manager: true, tailscale: null}
     policy_arns:
       description: The managed policies of C(spot_instance_policy_arns), sorted.
       type: list

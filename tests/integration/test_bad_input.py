@@ -82,6 +82,8 @@ CASES = {
     "ssh cidr": ("ssh-cidr", {"spot_ssh_cidrs": ["10.0.0.300/32"]}, ["spot_ssh_cidrs[0]", "'10.0.0.300/32'"], PREFLIGHT),
     "ssh without a key": ("ssh-key", {"spot_ssh_cidrs": ["203.0.113.7/32"]},
                           ["spot_ssh_cidrs ['203.0.113.7/32'] opens port 22, but spot_key_name is empty"], PREFLIGHT),
+    "tailscale without its secret": ("tailscale", {"spot_tailscale": True},
+                                     ["spot_tailscale is true but spot_tailscale_auth_parameter is empty"], PREFLIGHT),
     "instance vars key": ("vars-key", {"spot_instance_vars": {"spot_region": "x"}}, ["spot_instance_vars", "'spot_region'"], PREFLIGHT),
     "state": ("state", {"spot_state": "gone"}, ["spot_state", "got: gone"], PREFLIGHT),
     "no project": ("no-project", {"spot_pull_repo": ""}, ["spot_pull_repo", "got ''"], PREFLIGHT),

@@ -75,6 +75,12 @@ def test_cloudwatch_agent_runs_with_the_stack_config(host, state):
     assert "/spotkit/%s/blog" % state["stack"] in groups
 
 
+def test_the_ssm_agent_runs_for_session_manager(host):
+    """spot_session_manager is on by default: the agent from its signed package (the TEST DOUBLE here)."""
+    assert host.package("amazon-ssm-agent").is_installed
+    assert host.service("amazon-ssm-agent.service").is_enabled and host.service("amazon-ssm-agent.service").is_running
+
+
 def test_the_collections_come_from_the_projects_requirements(host):
     for name in ("spotkit/ec2", "amazon/aws"):
         assert host.file("/opt/spotkit/collections/ansible_collections/%s/MANIFEST.json" % name).exists, name

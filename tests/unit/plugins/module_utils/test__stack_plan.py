@@ -362,3 +362,43 @@ def test_the_settings_leave_the_bucket_to_provisioning():
     # Its default name holds the account, which only AWS knows: the role adds spot_state_bucket to the settings.
     assert "spot_state_bucket" not in plan(spot_services=[STATEFUL])["settings"]
     assert plan(spot_services=[STATEFUL])["settings"]["spot_services"][0]["state"] == ["/var/lib/caddy"]
+
+
+# --- Access without SSH: Session Manager by default, Tailscale on request ------------------------------------------
+
+TAILSCALE = {"spot_tailscale": True, "spot_tailscale_auth_parameter": "/spotkit/shop/tailscale"}
+
+
+@pytest.mark.parametrize("changes,fragment", [
+    ({"spot_tailscale": True}, "spot_tailscale is true but spot_tailscale_auth_parameter is empty"),
+    ({"spot_tailscale": True, "spot_tailscale_auth_parameter": "/spotkit/other/tailscale"},
+     "spot_tailscale_auth_parameter must be the name of an SSM parameter under /spotkit/shop/"),
+    ({"spot_tailscale": True, "spot_tailscale_auth_parameter": "/spotkit/shop/env"},
+     "spot_tailscale_auth_parameter must not be /spotkit/shop/env"),
+    ({"spot_tailscale_ssh": True}, "spot_tailscale_ssh is true but spot_tailscale is false"),
+    ({"spot_tailscale": "yes", "spot_tailscale_auth_parameter": "/spotkit/shop/tailscale"}, "spot_tailscale must be true or false; got 'yes'"),
+    ({"spot_session_manager": "no"}, "spot_session_manager must be true or false; got 'no'"),
+])
+def test_access_variables_are_checked(changes, fragment):
+    with pytest.raises(StackError) as error:
+        plan(**changes)
+    assert len(error.value.errors) == 1 and fragment in error.value.errors[0], error.value.errors
+
+
+def test_session_manager_by_default_and_the_default_settings_unchanged():
+    result = plan()
+    assert result["access"] == {"session_manager": True, "tailscale": None}
+    # A stack that keeps the defaults keeps its settings, so its user-data: no instance refresh on upgrade.
+    assert not {"spot_session_manager", "spot_tailscale"} & set(result["settings"])
+    assert plan(spot_session_manager=False)["settings"]["spot_session_manager"] is False
+
+
+def test_tailscale_gets_its_parameter_by_name_only():
+    result = plan(spot_tailscale_ssh=True, **TAILSCALE)
+    expected = {"auth_parameter": "/spotkit/shop/tailscale", "ssh": True, "hostname": "spotkit-shop", "tag": "tag:spotkit-shop"}
+    assert result["access"]["tailscale"] == expected
+    assert result["settings"]["spot_tailscale"] == expected
+    # The instance role may read it, by name.
+    assert result["instance_parameters"] == ["/spotkit/shop/env", "/spotkit/shop/tailscale"]
+    # Without spot_tailscale a parameter named by mistake is not readable.
+    assert "/spotkit/shop/tailscale" not in plan(spot_tailscale_auth_parameter="/spotkit/shop/tailscale")["instance_parameters"]

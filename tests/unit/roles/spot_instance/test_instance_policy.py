@@ -13,11 +13,16 @@ TEMPLATE = Path(__file__).resolve().parents[4] / "roles" / "spot_instance" / "te
 VARIABLES = {"__stack": "blog", "__region": "eu-west-1", "__account": "123456789012", "__partition": "aws",
              "__allocation_id": "eipalloc-0abc", "__namespace": "spotkit", "__tag_key": "spotkit:stack",
              "__topic": "spotkit-blog-eu-west-1", "__group": "spotkit-blog", "__parameters": ["/spotkit/blog/env", "/spotkit/blog/deploy-key"],
-             "__bake_tags": ["spotkit:bake", "spotkit:bake-error"], "__state_bucket": "spotkit-blog-eu-west-1-123456789012"}
+             "__bake_tags": ["spotkit:bake", "spotkit:bake-error"], "__state_bucket": "spotkit-blog-eu-west-1-123456789012",
+             "__session_manager": True}
 PARAMETER_ARNS = ["arn:aws:ssm:eu-west-1:123456789012:parameter/spotkit/blog/env",
                   "arn:aws:ssm:eu-west-1:123456789012:parameter/spotkit/blog/deploy-key"]
 # Actions that only read, or that AWS cannot scope to a resource.
 READ_ONLY = {"ec2:DescribeAddresses", "ec2:DescribeInstances", "ec2:DescribeTags"}
+# What the SSM Agent needs for Session Manager, exactly (AWS's minimal instance profile for it): the ssmmessages
+# actions have no resource type, and the agent registers the instance it runs on.
+SESSION_MANAGER = ["ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                   "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
 
 
 def policy(**changes):
@@ -79,7 +84,7 @@ def test_no_write_action_is_allowed_on_every_resource_without_a_condition():
     for statement in policy()["Statement"]:
         assert statement["Effect"] == "Allow"
         if "*" in statement["Resource"]:
-            assert set(statement["Action"]) <= READ_ONLY or "Condition" in statement, statement
+            assert set(statement["Action"]) <= READ_ONLY or "Condition" in statement or statement["Action"] == SESSION_MANAGER, statement
 
 
 def test_one_stack_cannot_reach_another_stacks_resources():
@@ -105,7 +110,7 @@ def test_one_parameter_read_and_decrypted(parameters):
 
 
 def test_no_parameter_no_ssm_nor_kms():
-    document = policy(__parameters=[])
+    document = policy(__parameters=[], __session_manager=False)
     assert {"ReadStackParameters", "DecryptStackParameters"}.isdisjoint(statements(document))
     actions = {action for statement in document["Statement"] for action in statement["Action"]}
     assert not {action for action in actions if action.startswith(("ssm:", "kms:"))}
@@ -122,3 +127,21 @@ def test_the_state_bucket_read_and_written_under_state_only_and_listed():
 def test_no_state_bucket_no_s3():
     document = policy(__state_bucket="")
     assert not {action for statement in document["Statement"] for action in statement["Action"] if action.startswith("s3:")}
+
+
+def test_session_manager_gets_what_the_agent_needs_and_no_more():
+    # Without a state bucket, whose own statements are the only s3 ones (test above).
+    document = policy(__state_bucket="")
+    assert statements(document)["SessionManager"] == {
+        "Sid": "SessionManager", "Effect": "Allow", "Action": SESSION_MANAGER, "Resource": ["*"]}
+    actions = {action for statement in document["Statement"] for action in statement["Action"]}
+    # No Run Command channel, no documents or associations, no session logs to S3.
+    assert not {action for action in actions if action.startswith(("ec2messages:", "s3:"))}
+    assert {action for action in actions if action.startswith(("ssm:", "ssmmessages:"))} == set(SESSION_MANAGER) | {"ssm:GetParameter"}
+
+
+def test_without_session_manager_no_ssm_agent_permissions():
+    document = policy(__session_manager=False)
+    assert "SessionManager" not in statements(document)
+    assert not any(action.startswith("ssmmessages:") or action == "ssm:UpdateInstanceInformation"
+                   for statement in document["Statement"] for action in statement["Action"])
