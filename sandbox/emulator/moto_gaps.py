@@ -43,6 +43,8 @@ launches instances at once can:
 - S3 leaves out, where it checks a bucket policy on an object's GET or PUT, the statements that have a condition:
   moto evaluates them without it, so that the state bucket's "deny plain HTTP" and "deny all but the stack" denied
   every call. Like IAM's, the emulator does not evaluate conditions.
+- S3 takes the bucket from the request's path only: the instances address the emulator as host.spotkit.test, path
+  style, and moto read a host name with a dot in it as <bucket>.<endpoint> (the bucket "host").
 - Not filled: DescribeSpotPriceHistory answers with a placeholder price ($0.00001, dated 2006), which
   spotkit.ec2.stack_cost takes for no current price (its dated table then prices the instance).
 """
@@ -62,6 +64,7 @@ import urllib.request
 import uuid
 from collections import defaultdict
 
+from moto import settings as moto_settings
 from moto.autoscaling.models import FakeAutoScalingGroup
 from moto.autoscaling.responses import AutoScalingResponse
 from moto.cloudwatch.models import CloudWatchBackend
@@ -552,6 +555,7 @@ def bucket_get_permission(self, action, resource):
 
 def install():
     """Patch moto's classes; call once, before the server starts."""
+    moto_settings.S3_IGNORE_SUBDOMAIN_BUCKETNAME = True
     original_check_loading_status = ParameterDict._check_loading_status
     # Requests come on several threads: a second one must not find the parameters half loaded.
     loading = threading.Lock()

@@ -26,11 +26,16 @@ def fixture_secret(state):
     return state["env"]["blog"]["SPOTKIT_TEST_SECRET"]
 
 
-def test_site_serves_the_example_blog(host):
-    page = host.check_output(
-        "python3 -c 'import urllib.request; print(urllib.request.urlopen(\"http://127.0.0.1/\", timeout=10).read().decode())'"
+def test_the_example_blog_answers_http_with_its_redirect_to_https(host):
+    # The scenario's blog keeps its default name (localhost) and reaches no ACME CA, so it holds no certificate:
+    # port 80 answers with Caddy's redirect. The e2e sandbox serves the page over HTTPS, with pebble as the CA.
+    answer = host.check_output(
+        "python3 -c 'import http.client; c = http.client.HTTPConnection(\"127.0.0.1\", 80, timeout=10); "
+        "c.request(\"GET\", \"/notes\", headers={\"Host\": \"localhost\"}); r = c.getresponse(); "
+        "print(r.status, r.getheader(\"Location\"))'"
     )
-    assert "<title>Notes from a spot instance" in page
+    assert answer == "308 https://localhost/notes"
+    assert "<title>Notes from a spot instance" in host.check_output("docker exec blog cat /srv/index.html")
 
 
 def test_site_service_is_enabled_and_running(host):
