@@ -16,6 +16,8 @@ import yaml
 from stacks import IMAGES, REGION, TAG, ZONE, example_stacks, with_state
 
 STACKS = ("blog", "uptime")
+SESSION_MANAGER = ("ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                   "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel")
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +149,10 @@ def test_instance_role_may_only_touch_its_own_stack(aws, provisioned):
         for statement in associate:
             if statement["Resource"] != [eip_arn]:
                 assert statement["Condition"] == {"StringEquals": {"aws:ResourceTag/spotkit:stack": stack}}
-        # Only the parameters the instance reads: uptime's env; blog has none, so no SSM or KMS action at all.
+        # Session Manager (on by default): its agent's five actions, which take no resource, and nothing else.
+        [session] = by_action["ssm:UpdateInstanceInformation"]
+        assert session["Resource"] == ["*"] and sorted(session["Action"]) == sorted(SESSION_MANAGER)
+        # Only the parameters the instance reads: uptime's env; blog has none, so no other SSM or KMS action.
         if stack == "uptime":
             env = ["arn:aws:ssm:%s:%s:parameter/spotkit/%s/env" % (REGION, account, stack)]
             [parameters] = by_action["ssm:GetParameter"]
@@ -156,7 +161,7 @@ def test_instance_role_may_only_touch_its_own_stack(aws, provisioned):
             assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "ssm.%s.amazonaws.com" % REGION,
                                                              "kms:EncryptionContext:PARAMETER_ARN": env}}
         else:
-            assert not {action for action in by_action if action.startswith(("ssm:", "kms:"))}, by_action
+            assert not {action for action in by_action if action.startswith(("ssm:", "kms:"))} - set(SESSION_MANAGER), by_action
         # The only actions on every resource: reads, and metrics held to one namespace by a condition.
         # The interruption watcher publishes what the instance is told to the stack's topic, and no other.
         [publish] = by_action["sns:Publish"]
@@ -167,7 +172,8 @@ def test_instance_role_may_only_touch_its_own_stack(aws, provisioned):
                                       % (REGION, account, stack)]
         assert {action for action in by_action if action.startswith("autoscaling:")} == {"autoscaling:DetachInstances"}
         unscoped = {action for action, statements in by_action.items() for s in statements if "*" in s["Resource"]}
-        assert unscoped == {"ec2:DescribeAddresses", "ec2:DescribeInstances", "ec2:DescribeTags", "cloudwatch:PutMetricData"}
+        assert unscoped == {"ec2:DescribeAddresses", "ec2:DescribeInstances", "ec2:DescribeTags", "cloudwatch:PutMetricData",
+                            *SESSION_MANAGER}
         # A builder of the stack image tags itself with how its bake ended: the stack's instances, two keys.
         [tag] = by_action["ec2:CreateTags"]
         assert tag["Condition"]["StringEquals"] == {"aws:ResourceTag/spotkit:stack": stack}
