@@ -125,7 +125,7 @@ def _state_bucket(region, services, noncurrent_days):
             "%d service%s' state, assumed %d MB each, in S3 Standard at $%.3f per GB, and at most %d saves a service (one "
             "every %d minutes while it changes) at $%.3f per 1000; if every save changed it, the %d old versions kept %d days "
             "would add %s%s" % (services, "s" * (services > 1), STATE_MB_PER_SERVICE, storage, saves, STATE_SAVE_MINUTES, put,
-                               versions, noncurrent_days, _money(services * versions * STATE_MB_PER_SERVICE / 1024 * storage), note))
+                                versions, noncurrent_days, _money(services * versions * STATE_MB_PER_SERVICE / 1024 * storage), note))
 
 
 def monthly_cost(region, instance_types, spot_history, now, volume_gib, snapshot_gib, zone, zone_stacks,

@@ -55,7 +55,7 @@ def _create_aws_request(self):
 
 def s3_action(method, path, query):
     """The IAM action of a path-style S3 request as the emulator checks it (query: the names of its query parameters)."""
-    bucket, _, key = path.lstrip("/").partition("/")
+    bucket, key = path.lstrip("/").partition("/")[::2]
     if not bucket:
         return "ListAllMyBuckets"
     if method == "POST" and not key and "delete" in query:

@@ -14,10 +14,12 @@ import urllib.request
 import boto3
 import yaml
 
-from harness import emulator  # noqa: F401 pylint: disable=unused-import  (it puts sandbox/emulator on sys.path)
+# It puts sandbox/emulator on sys.path.
+from harness import emulator  # noqa: F401 pylint: disable=unused-import
 from harness.playbook import environment, run_playbook
 
-import moto_iam  # noqa: E402 pylint: disable=wrong-import-order  (the emulator's names of S3's IAM actions)
+# The emulator's names of S3's IAM actions.
+import moto_iam  # noqa: E402 pylint: disable=wrong-import-order
 
 REGION = "eu-west-1"
 # Where a stack elsewhere keeps its site-down alarm and a topic for it (Route 53's metrics are there only).
