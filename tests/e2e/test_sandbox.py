@@ -147,7 +147,7 @@ def test_drill_replaces_the_instance_which_takes_the_elastic_ip_and_serves(emula
     (before,) = instance_ids()
     serial, orders = fetch(SITE, str(ACME_CA))["serial"], acme_orders()
     # A file of the service's own in its state directory, written after its last periodic save: the shutdown saves it.
-    instance_exec(before, "sh", "-c", "echo %s > /srv/blog/caddy-data/e2e-marker" % MARKER)
+    instance_exec(before, "sh", "-c", "echo %s > /srv/blog/caddy-data/e2e-marker" % before)
 
     run = ansible_playbook("playbooks/drill.yml")
 
@@ -169,7 +169,7 @@ def test_drill_replaces_the_instance_which_takes_the_elastic_ip_and_serves(emula
     # the blog's first start, serves the same certificate and ordered none.
     replacement_serial, replacement_orders = fetch(SITE, str(ACME_CA))["serial"], acme_orders()
     assert replacement_serial == serial and replacement_orders == orders, (serial, orders, replacement_serial, replacement_orders)
-    assert instance_exec(after, "cat", "/srv/blog/caddy-data/e2e-marker").stdout.strip() == MARKER
+    assert instance_exec(after, "cat", "/srv/blog/caddy-data/e2e-marker").stdout.strip() == before
     # What a subscriber of the stack's topic gets, at the sandbox's notification endpoint: the group's events, as
     # EventBridge's rules put them on the topic, each once.
     messages = (STATE_DIR / "notifications.log").read_text().splitlines()
