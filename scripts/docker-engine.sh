@@ -26,7 +26,7 @@ else
   # Close every inherited descriptor above stderr first: a caller's flock lock (or a pipe) held by
   # a daemon that outlives the caller would never be released.
   (
-    for fd in /proc/$BASHPID/fd/*; do
+    for fd in "/proc/$BASHPID/fd/"*; do
       fd=${fd##*/}
       [ "$fd" -gt 2 ] && eval "exec $fd>&-"
     done
