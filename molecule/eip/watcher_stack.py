@@ -34,7 +34,7 @@ def main(argv=None):
     autoscaling.create_auto_scaling_group(AutoScalingGroupName=group, MinSize=0, MaxSize=2, DesiredCapacity=0,
                                           LaunchTemplate={"LaunchTemplateId": template}, AvailabilityZones=[args.region + "a"])
     # As provisioning makes it (plugins/module_utils/_handover.py): an attached instance waits on it as a launched one.
-    autoscaling.put_lifecycle_hook(AutoScalingGroupName=group, LifecycleHookName="spotkit-launch", HeartbeatTimeout=900,
+    autoscaling.put_lifecycle_hook(AutoScalingGroupName=group, LifecycleHookName="spotkit-launch", HeartbeatTimeout=1800,
                                    DefaultResult="ABANDON", LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING")
     # A group of one, of this instance: attaching raises the desired capacity to 1.
     autoscaling.attach_instances(AutoScalingGroupName=group, InstanceIds=[args.instance_id])

@@ -9,10 +9,11 @@ each figure is what it is; the controller (the stack plan) and the instance (its
 from __future__ import annotations
 
 LAUNCH_HOOK = "spotkit-launch"
-LAUNCHING = "autoscaling:EC2_INSTANCE_LAUNCHING"
-# Longer than the longest gap between two attempts of a failing first boot (at most 10 minutes apart, each attempt
-# records a heartbeat), so only an instance that hangs or died runs into it.
-HEARTBEAT_TIMEOUT = 900
+# Longer than a slow first boot from the base image takes to its first heartbeat or CONTINUE (everything installed
+# from the internet on a t4g.nano), and than the longest gap between two failed attempts (at most 10 minutes apart,
+# plus the attempt): only an instance that hangs or died runs into it. AWS abandons an instance that keeps recording
+# heartbeats at the hook's global timeout, 48 hours or 100 heartbeat timeouts, whichever is less.
+HEARTBEAT_TIMEOUT = 1800
 DEFAULT_RESULT = "ABANDON"
 # A new instance is InService only once it serves (the hook): EC2 status checks may count after a minute.
 HEALTH_CHECK_GRACE_PERIOD = 60
@@ -70,8 +71,9 @@ def may_take(instance_id, holder, newest):
 
 def abandoned_launches(activities, since):
     """How many launches of the group were abandoned at or after `since` (DescribeScalingActivities' Activities)."""
+    # AWS says "... was abandoned: Lifecycle Action Completed with ABANDON Result", or "... abandoned: Heartbeat Timeout".
     return sum(1 for item in activities if item.get("StatusCode") == "Cancelled" and item["StartTime"] >= since
-               and "ABANDON" in (item.get("StatusMessage") or "") + (item.get("Description") or ""))
+               and "abandon" in (item.get("StatusMessage") or "").lower())
 
 
 def after_failure(waited, abandoned, budget=LAUNCH_BUDGET):

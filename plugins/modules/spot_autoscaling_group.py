@@ -176,7 +176,7 @@ EXAMPLES = r"""
     subnet_ids: [subnet-0a1b2c3d, subnet-4e5f6a7b]
     health_check_grace_period: 60
     instance_maintenance_policy: {min_healthy_percentage: 100, max_healthy_percentage: 200}
-    launch_hook: {name: spotkit-launch, heartbeat_timeout: 900, default_result: ABANDON}
+    launch_hook: {name: spotkit-launch, heartbeat_timeout: 1800, default_result: ABANDON}
     refresh: {auto_rollback: true}
     tags:
       spotkit:stack: blog

@@ -23,7 +23,8 @@ description:
     group terminates it and launches another.
   - The churn cap. When the group abandoned 3 launches within 6 hours already, the instance keeps waiting instead
     (heartbeats), so that a broken stack costs one waiting instance rather than a new one every O(launch_budget). It
-    serves as soon as a retry succeeds, or is abandoned at the hook's global timeout. docs/operations.md says why.
+    serves as soon as a retry succeeds, or is abandoned at the hook's global timeout (48 hours). docs/operations.md
+    says why.
   - The instance id and the region come from cloud-init's instance data, else IMDSv2, as for
     M(spotkit.ec2.stack_eip_attach).
   - Needs C(autoscaling:DescribeAutoScalingGroups), C(autoscaling:DescribeScalingActivities), C(ec2:DescribeInstances),
@@ -106,10 +107,12 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports the missing library
 
+from ansible.module_utils.common.warnings import warn
+
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.spotkit.ec2.plugins.module_utils._handover import (
-    CHURN_CAP, CHURN_WINDOW, LAUNCH_HOOK, WAITING, abandoned_launches, after_failure,
+    CHURN_CAP, CHURN_WINDOW, LAUNCH_BUDGET, LAUNCH_HOOK, WAITING, abandoned_launches, after_failure,
 )
 from ansible_collections.spotkit.ec2.plugins.module_utils._instance import IdentityError, identity
 from ansible_collections.spotkit.ec2.plugins.module_utils._stack import TAG_KEY, check_name, resource_name
@@ -181,7 +184,7 @@ def main():
         argument_spec=dict(
             stack=dict(type="str", required=True),
             attempt=dict(type="str", required=True, choices=["succeeded", "failed"]),
-            launch_budget=dict(type="int", default=1200),
+            launch_budget=dict(type="int", default=LAUNCH_BUDGET),
             instance_id=dict(type="str"),
             instance_data_path=dict(type="path", default="/run/cloud-init/instance-data.json"),
             imds_url=dict(type="str", default="http://169.254.169.254"),
@@ -201,9 +204,10 @@ def main():
     ec2 = module.client("ec2", region=who["region"], retry_decorator=retry)
     try:
         result = decide(params, who["instance_id"], autoscaling, ec2, datetime.datetime.now(datetime.timezone.utc))
-        if result["action"] == "heartbeat" and result.get("abandoned_recently", 0) >= CHURN_CAP:
-            module.warn("Stack %s: %d launches abandoned within 6 hours; %s keeps waiting for a fix instead of abandoning "
-                        "(the churn cap)" % (params["stack"], result["abandoned_recently"], who["instance_id"]))
+        if result["action"] == "heartbeat" and result.get("waited", 0) >= params["launch_budget"]:
+            # Straight to ansible-core, as stack_eip_attach does (AnsibleAWSModule.warn is deprecated in 2.19's eyes).
+            warn("Stack %s: %d launches abandoned within 6 hours (the churn cap is %d); %s keeps waiting for a fix "
+                 "instead of abandoning" % (params["stack"], result["abandoned_recently"], CHURN_CAP, who["instance_id"]))
         if not module.check_mode:
             act(autoscaling, resource_name(params["stack"]), who["instance_id"], result["action"])
     except LaunchHookError as exc:

@@ -294,7 +294,7 @@ def test_group_keeps_one_spot_instance_over_the_default_subnets(aws, provisioned
         assert asg["InstanceMaintenancePolicy"] == {"MinHealthyPercentage": 100, "MaxHealthyPercentage": 200}
         [hook] = aws.client("autoscaling").describe_lifecycle_hooks(AutoScalingGroupName="spotkit-%s" % stack)["LifecycleHooks"]
         assert (hook["LifecycleHookName"], hook["LifecycleTransition"], hook["HeartbeatTimeout"], hook["DefaultResult"]) == (
-            "spotkit-launch", "autoscaling:EC2_INSTANCE_LAUNCHING", 900, "ABANDON")
+            "spotkit-launch", "autoscaling:EC2_INSTANCE_LAUNCHING", 1800, "ABANDON")
 
 
 def test_second_run_changes_nothing(aws, provisioned):

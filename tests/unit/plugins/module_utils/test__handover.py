@@ -44,11 +44,12 @@ def test_only_abandoned_launches_within_the_window_count():
     activities = [
         {"StatusCode": "Cancelled", "StartTime": T0, "StatusMessage": "... Lifecycle Action Completed with ABANDON Result"},
         {"StatusCode": "Cancelled", "StartTime": T0, "StatusMessage": "Heartbeat Timeout, default result ABANDON"},
+        {"StatusCode": "Cancelled", "StartTime": T0, "StatusMessage": "Lifecycle Action with token t was abandoned: Heartbeat Timeout"},
         {"StatusCode": "Cancelled", "StartTime": T0 - datetime.timedelta(hours=7), "StatusMessage": "ABANDON"},
         {"StatusCode": "Successful", "StartTime": T0, "Description": "Launching a new EC2 instance"},
         {"StatusCode": "Cancelled", "StartTime": T0, "StatusMessage": "Insufficient capacity"},
     ]
-    assert _handover.abandoned_launches(activities, T0 - datetime.timedelta(hours=6)) == 2
+    assert _handover.abandoned_launches(activities, T0 - datetime.timedelta(hours=6)) == 3
 
 
 def test_the_group_launches_before_it_terminates_and_rolls_back():

@@ -4,8 +4,13 @@ stubbed Auto Scaling and EC2 clients."""
 from __future__ import annotations
 
 import datetime
+import json
 
 import pytest
+
+from ansible.module_utils import _internal as module_internal
+from ansible.module_utils.common import warnings as module_warnings
+from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.spotkit.ec2.plugins.modules import stack_launch_hook as module_under_test
 
@@ -98,3 +103,29 @@ def test_abandon_and_heartbeat_calls(clients):
     module_under_test.act(autoscaling, "spotkit-blog", INSTANCE, "heartbeat")
     module_under_test.act(autoscaling, "spotkit-blog", INSTANCE, "abandon")
     module_under_test.act(autoscaling, "spotkit-blog", INSTANCE, "none")  # no call
+
+
+def test_main_keeps_a_capped_instance_waiting_and_says_why(clients, monkeypatch, capsys):
+    """main() as Ansible runs it: past the budget, with 3 launches abandoned, a heartbeat and a warning, not ABANDON."""
+    in_group(clients["autoscaling"][1], "Pending:Wait")
+    failed_attempt(clients, 25, 3)
+    clients["autoscaling"][1].add_response("record_lifecycle_action_heartbeat", {}, {
+        "AutoScalingGroupName": "spotkit-blog", "LifecycleHookName": "spotkit-launch", "InstanceId": INSTANCE})
+    handed = {"autoscaling": clients["autoscaling"][0], "ec2": clients["ec2"][0]}
+    monkeypatch.setattr(module_under_test.AnsibleAWSModule, "client", lambda module, service, **kwargs: handed[service])
+    monkeypatch.setattr(module_under_test.datetime, "datetime", type("Now", (datetime.datetime,), {"now": staticmethod(lambda tz: NOW)}))
+    monkeypatch.setattr(module_internal, "is_controller", False)
+    module_warnings._global_warnings.clear()
+    with patch_module_args({"stack": "blog", "attempt": "failed", "instance_id": INSTANCE, "region": "eu-west-1"}), \
+            pytest.raises(SystemExit):
+        module_under_test.main()
+    result = json.loads(capsys.readouterr().out)
+    assert (result["changed"], result["action"], result["abandoned_recently"]) == (True, "heartbeat", 3), result
+    [warning] = [w["event"]["msg"] if isinstance(w, dict) else w for w in result["warnings"]]
+    assert "3 launches abandoned within 6 hours (the churn cap is 3)" in warning
+
+
+def test_bad_options_are_named():
+    assert module_under_test.check_params({"stack": "Not a stack", "launch_budget": -1}) == [
+        "stack must be lowercase letters, digits and '-', starting with a letter, at most 32 characters; got 'Not a stack'",
+        "launch_budget must be 0 or more seconds; got -1"]
