@@ -57,9 +57,13 @@ def _launch_hooks(backend, group_name):
 
 
 def _actions(group):
-    """{instance id: {hook, token, deadline}} of the group's instances that wait on a launch hook."""
+    """{instance id: {hook, token, since, deadline}} of the group's instances that wait on a launch hook."""
     if not hasattr(group, "spotkit_lifecycle_actions"):
         group.spotkit_lifecycle_actions = {}
+    # An instance terminated or detached while it waited has no action left, as on AWS.
+    members = {state.instance.id for state in group.instance_states}
+    for instance_id in [waiting for waiting in group.spotkit_lifecycle_actions if waiting not in members]:
+        del group.spotkit_lifecycle_actions[instance_id]
     return group.spotkit_lifecycle_actions
 
 

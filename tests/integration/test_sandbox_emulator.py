@@ -201,3 +201,18 @@ def test_a_refresh_with_a_desired_configuration_gives_it_to_the_group_and_keeps_
     assert group["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]["Version"] == "2"
     [(replacement, state)] = states(autoscaling)
     assert replacement != first and state == "Pending:Wait"
+
+
+def test_an_instance_terminated_while_it_waits_leaves_no_action_behind(clients):
+    ec2, autoscaling = clients
+    hooked_group(ec2, autoscaling, HeartbeatTimeout=1)
+    [(first, _state)] = states(autoscaling)
+    autoscaling.terminate_instance_in_auto_scaling_group(InstanceId=first, ShouldDecrementDesiredCapacity=False)
+    [(second, state)] = states(autoscaling)
+    assert second != first and state == "Pending:Wait"
+    time.sleep(1.5)
+    # The second one's timeout abandons it (the default result); the first one's is gone with it.
+    [(third, state)] = states(autoscaling)
+    assert third not in (first, second) and state == "Pending:Wait"
+    with pytest.raises(ClientError, match="No active Lifecycle Action found with instance ID %s" % first):
+        complete(autoscaling, first, "CONTINUE")
