@@ -1,5 +1,6 @@
-"""What the interruption watcher acts on, in the emulator, for one platform: the stack's Auto Scaling group
-holding the platform's instance, the stack's topic, and a queue subscribed to it (how a check reads what the
+"""What the eip and interruption_watcher roles act on, in the emulator, for one platform: the stack's Auto Scaling
+group with its launch hook, holding the platform's instance (which waits on the hook until the eip role completes it),
+the stack's topic, and a queue subscribed to it (how a check reads what the
 topic said). Prints {"group", "topic", "queue_url"} as JSON.
 
     python watcher_stack.py --endpoint URL --region R --stack S --instance-id I
@@ -32,6 +33,9 @@ def main(argv=None):
     autoscaling = client("autoscaling")
     autoscaling.create_auto_scaling_group(AutoScalingGroupName=group, MinSize=0, MaxSize=2, DesiredCapacity=0,
                                           LaunchTemplate={"LaunchTemplateId": template}, AvailabilityZones=[args.region + "a"])
+    # As provisioning makes it (plugins/module_utils/_handover.py): an attached instance waits on it as a launched one.
+    autoscaling.put_lifecycle_hook(AutoScalingGroupName=group, LifecycleHookName="spotkit-launch", HeartbeatTimeout=1800,
+                                   DefaultResult="ABANDON", LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING")
     # A group of one, of this instance: attaching raises the desired capacity to 1.
     autoscaling.attach_instances(AutoScalingGroupName=group, InstanceIds=[args.instance_id])
     sns, sqs = client("sns"), client("sqs")

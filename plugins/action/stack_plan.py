@@ -13,6 +13,7 @@ import yaml
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.spotkit.ec2.plugins.module_utils._alerts import alert_plan
+from ansible_collections.spotkit.ec2.plugins.module_utils._handover import group_settings
 from ansible_collections.spotkit.ec2.plugins.module_utils._image import bake_key, builder_tags, commit_of, image_tags, service_images
 from ansible_collections.spotkit.ec2.plugins.module_utils._stack import (
     INSTANCE_ROLES,
@@ -59,6 +60,8 @@ class ActionModule(ActionBase):
         except StackError as exc:
             return dict(result, failed=True, errors=exc.errors, msg="Stack %s: %s" % (stack, "; ".join(exc.errors)))
         plan["alerts"] = alert_plan(plan, variables["spot_region"], variables["spot_services"])
+        # The Auto Scaling group's launch hook, maintenance policy and refresh (docs/operations.md#a-new-instance).
+        plan["group"] = group_settings()
         if self._task.args.get("base_image"):
             try:
                 plan["bake"] = bake_plan(stack, plan, self._task.args["base_image"], variables)

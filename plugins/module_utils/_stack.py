@@ -566,6 +566,7 @@ INSTANCE_ROLES = ("system", "docker", "container_service", "eip", "interruption_
 SET_BY_PULL = frozenset((
     "container_service_services", "container_service_env", "container_service_state_bucket", "container_service_state_region",
     "container_service_state_endpoint_url", "container_service_state_python", "eip_stack", "eip_region", "eip_endpoint_url",
+    "eip_instance_id",
     "interruption_watcher_stack", "interruption_watcher_region", "interruption_watcher_endpoint_url",
     "interruption_watcher_python", "interruption_watcher_units",
     "interruption_watcher_notice_units",

@@ -18,8 +18,12 @@ description:
   - Unlike M(amazon.aws.autoscaling_group), it sets capacity rebalancing, so that the group launches a replacement
     when AWS signals that a spot instance is at elevated risk of interruption.
   - Returns the instances that were not launched from the requested launch template version (as EC2 recorded it
-    in their C(aws:ec2launchtemplate:version) tag), so that a task can start an instance refresh
-    (M(amazon.aws.autoscaling_instance_refresh)) when the template changed.
+    in their C(aws:ec2launchtemplate:version) tag).
+  - Unlike M(amazon.aws.autoscaling_group), it sets the instance maintenance policy, and creates a launch lifecycle
+    hook together with the group, so that even the group's first instance waits on it.
+  - With O(refresh), a changed launch template version or instance types reach the running instances through an
+    instance refresh with that desired configuration and auto-rollback, which M(amazon.aws.autoscaling_instance_refresh)
+    cannot ask for. The group keeps its configuration until the refresh succeeds, and a failed refresh rolls back.
 options:
   name:
     description: Name of the group.
@@ -73,6 +77,74 @@ options:
         published. When left out, the eight C(Group*) instance and capacity metrics.
     type: list
     elements: str
+  health_check_grace_period:
+    description:
+      - Seconds after an instance comes into service before a failed EC2 status check makes the group replace it.
+        With a launch hook the grace period starts when the hook is completed.
+    type: int
+    default: 300
+  instance_maintenance_policy:
+    description:
+      - The group's instance maintenance policy, for capacity rebalancing, instance refreshes and health check
+        replacements. Unset means none (AWS's default behaviour, which may terminate before it launches).
+    type: dict
+    suboptions:
+      min_healthy_percentage:
+        description: Percentage of the desired capacity that stays in service and healthy while instances are replaced.
+        type: int
+        required: true
+      max_healthy_percentage:
+        description: Percentage of the desired capacity that may run at once while instances are replaced.
+        type: int
+        required: true
+  launch_hook:
+    description:
+      - A lifecycle hook on C(autoscaling:EC2_INSTANCE_LAUNCHING), created with the group. Each new instance waits
+        in C(Pending:Wait) until it completes the hook (C(CONTINUE) or C(ABANDON)), or until O(launch_hook.heartbeat_timeout)
+        passes without a heartbeat and O(launch_hook.default_result) applies. Other hooks of the group are left alone.
+        Unset means the module does not manage a hook.
+    type: dict
+    suboptions:
+      name:
+        description: Name of the hook.
+        type: str
+        required: true
+      heartbeat_timeout:
+        description: Seconds an instance may wait without completing the hook or recording a heartbeat.
+        type: int
+        required: true
+      default_result:
+        description: What happens at the heartbeat timeout.
+        type: str
+        choices: [ABANDON, CONTINUE]
+        default: ABANDON
+  refresh:
+    description:
+      - Replace running instances through an instance refresh when the launch template version or the instance
+        types change, or when an instance runs an older launch template version. Unset means no refresh.
+      - Only one refresh runs at a time. One under way towards the same configuration is left to run; one under way
+        towards another configuration fails the module, naming it.
+    type: dict
+    suboptions:
+      min_healthy_percentage:
+        description: Percentage of the desired capacity that stays in service and healthy during the refresh.
+        type: int
+        default: 100
+      max_healthy_percentage:
+        description: Percentage of the desired capacity that may run at once during the refresh.
+        type: int
+        default: 200
+      skip_matching:
+        description: Leave instances that already match the desired configuration.
+        type: bool
+        default: true
+      auto_rollback:
+        description:
+          - Return the group to its previous configuration when the refresh fails (for instance when its new instance
+            abandons the launch hook). Applies to a refresh of a changed configuration; an instance that runs an older
+            version under an unchanged configuration is refreshed without, as there is nothing to roll back to.
+        type: bool
+        default: true
   tags:
     description: Tags of the group, propagated to the instances it launches.
     type: dict
@@ -102,6 +174,10 @@ EXAMPLES = r"""
       version: "3"
     instance_types: [t4g.nano, t4g.micro]
     subnet_ids: [subnet-0a1b2c3d, subnet-4e5f6a7b]
+    health_check_grace_period: 60
+    instance_maintenance_policy: {min_healthy_percentage: 100, max_healthy_percentage: 200}
+    launch_hook: {name: spotkit-launch, heartbeat_timeout: 1800, default_result: ABANDON}
+    refresh: {auto_rollback: true}
     tags:
       spotkit:stack: blog
   register: group
@@ -121,6 +197,13 @@ group:
     auto_scaling_group_name: spotkit-blog
     capacity_rebalance: true
     desired_capacity: 1
+instance_refresh:
+  description:
+    - The instance refresh under way or started by this run, as AWS describes it (snake_case keys), with C(started),
+      whether this run started it; empty when there is none.
+  returned: always
+  type: dict
+  sample: {instance_refresh_id: 08b91cf7-8fa6-48af-b6a6-d227f40f1b9b, status: Pending, started: true}
 outdated_instances:
   description: Ids of the group's instances not launched from O(launch_template.version).
   returned: always
@@ -152,6 +235,14 @@ GROUP_METRICS = (
 LAUNCHED_VERSION_TAG = "aws:ec2launchtemplate:version"
 # Instances on their way out do not need a refresh.
 LEAVING_STATES = ("Terminating", "Terminating:Wait", "Terminating:Proceed", "Terminated")
+LAUNCHING = "autoscaling:EC2_INSTANCE_LAUNCHING"
+# A refresh in one of these states blocks another one.
+ACTIVE_REFRESH_STATES = ("Pending", "InProgress", "Cancelling", "RollbackInProgress", "Baking")
+# The settings of comparable() that a refresh with a desired configuration carries to the instances.
+POLICY_KEYS = ("launch_template_name", "launch_template_version", "instance_types", "on_demand_base_capacity",
+               "on_demand_percentage_above_base_capacity", "spot_allocation_strategy")
+# What UpdateAutoScalingGroup takes to remove an instance maintenance policy.
+NO_MAINTENANCE_POLICY = {"MinHealthyPercentage": -1, "MaxHealthyPercentage": -1}
 
 
 def desired_config(params):
@@ -163,6 +254,8 @@ def desired_config(params):
         "DesiredCapacity": size,
         "VPCZoneIdentifier": ",".join(params["subnet_ids"]),
         "CapacityRebalance": params["capacity_rebalance"],
+        "HealthCheckGracePeriod": params["health_check_grace_period"],
+        "InstanceMaintenancePolicy": maintenance_policy(params),
         "MixedInstancesPolicy": {
             "LaunchTemplate": {
                 "LaunchTemplateSpecification": {
@@ -180,6 +273,19 @@ def desired_config(params):
     }
 
 
+def maintenance_policy(params):
+    """The InstanceMaintenancePolicy of the parameters; NO_MAINTENANCE_POLICY when there is none."""
+    policy = params.get("instance_maintenance_policy")
+    if not policy:
+        return dict(NO_MAINTENANCE_POLICY)
+    return {"MinHealthyPercentage": policy["min_healthy_percentage"], "MaxHealthyPercentage": policy["max_healthy_percentage"]}
+
+
+def _comparable_maintenance_policy(policy):
+    policy = {key: value for key, value in (policy or {}).items() if value is not None and value >= 0}
+    return policy or None
+
+
 def comparable(config):
     """The owned settings of a described group (or of desired_config()), in a form that compares by value."""
     policy = config.get("MixedInstancesPolicy") or {}
@@ -193,6 +299,8 @@ def comparable(config):
         # AWS keeps the subnets in its own order.
         "subnet_ids": sorted(filter(None, (config.get("VPCZoneIdentifier") or "").split(","))),
         "capacity_rebalance": bool(config.get("CapacityRebalance")),
+        "health_check_grace_period": config.get("HealthCheckGracePeriod"),
+        "instance_maintenance_policy": _comparable_maintenance_policy(config.get("InstanceMaintenancePolicy")),
         "launch_template_name": spec.get("LaunchTemplateName"),
         "launch_template_version": spec.get("Version"),
         "instance_types": [item.get("InstanceType") for item in template.get("Overrides") or []],
@@ -275,29 +383,76 @@ def _state(group):
     return state
 
 
+def percentage_problems(params):
+    """AWS's rule for each pair of healthy percentages, naming the option and the values; empty when they hold."""
+    problems = []
+    for option in ("instance_maintenance_policy", "refresh"):
+        pair = params.get(option)
+        if not pair:
+            continue
+        low, high = pair["min_healthy_percentage"], pair["max_healthy_percentage"]
+        if not (0 <= low <= 100 and 100 <= high <= 200 and high - low <= 100):
+            problems.append("%s: min_healthy_percentage must be 0 to 100, max_healthy_percentage 100 to 200, at most 100 "
+                            "apart; got %s and %s" % (option, low, high))
+    return problems
+
+
+def hook_specification(hook):
+    """A launch_hook parameter as PutLifecycleHook and LifecycleHookSpecificationList spell it."""
+    return {"LifecycleHookName": hook["name"], "LifecycleTransition": LAUNCHING,
+            "HeartbeatTimeout": hook["heartbeat_timeout"], "DefaultResult": hook["default_result"]}
+
+
+def hook_differs(hook, described_hooks):
+    """Whether the described hooks lack the launch hook as wanted."""
+    wanted = hook_specification(hook)
+    found = [item for item in described_hooks if item.get("LifecycleHookName") == hook["name"]]
+    return not found or any(found[0].get(key) != value for key, value in wanted.items())
+
+
 def _create(module, client, desired):
     params = module.params
+    hooks = {"LifecycleHookSpecificationList": [hook_specification(params["launch_hook"])]} if params["launch_hook"] else {}
+    if desired["InstanceMaintenancePolicy"] == NO_MAINTENANCE_POLICY:
+        desired = {key: value for key, value in desired.items() if key != "InstanceMaintenancePolicy"}
     client.create_auto_scaling_group(aws_retry=True, AutoScalingGroupName=params["name"],
-                                     Tags=tag_list(params["name"], params["tags"]), **desired)
+                                     Tags=tag_list(params["name"], params["tags"]), **hooks, **desired)
     if metrics_wanted(params):
         client.enable_metrics_collection(aws_retry=True, AutoScalingGroupName=params["name"],
                                          Metrics=metrics_wanted(params), Granularity=METRICS_GRANULARITY)
 
 
-def _update(module, client, group, desired):
-    """Bring an existing group to the desired state; return whether anything differed."""
+def defers_to_refresh(params, group, desired):
+    """Whether a changed launch template or instance types go to the instances through a refresh (which rolls back
+    on failure) rather than straight into the group: only with O(refresh) and instances to replace."""
+    running = [item for item in group.get("Instances") or [] if item.get("LifecycleState") not in LEAVING_STATES]
+    current, wanted = comparable(group), comparable(desired)
+    return bool(params["refresh"] and running and any(current[key] != wanted[key] for key in POLICY_KEYS))
+
+
+def _update(module, client, group, desired, deferred):
+    """Bring an existing group to the desired state, but for what a refresh carries when deferred; return whether
+    anything differed."""
     params = module.params
     name = params["name"]
-    settings_differ = comparable(group) != comparable(desired)
+    current, wanted = comparable(group), comparable(desired)
+    owned = [key for key in wanted if not (deferred and key in POLICY_KEYS)]
+    settings_differ = any(current[key] != wanted[key] for key in owned)
     # EnableMetricsCollection adds to what a group collects: what is no longer wanted is disabled by name.
     to_enable = sorted(set(metrics_wanted(params)) - set(metrics_enabled(group)))
     to_disable = sorted(set(metrics_enabled(group)) - set(metrics_wanted(params)))
     metrics_differ = bool(to_enable or to_disable)
     to_set, to_delete = tag_changes(group.get("Tags"), params["tags"], params["purge_tags"])
+    hooks = client.describe_lifecycle_hooks(aws_retry=True, AutoScalingGroupName=name)["LifecycleHooks"] if params["launch_hook"] else []
+    hook_changed = bool(params["launch_hook"]) and hook_differs(params["launch_hook"], hooks)
+    changed = settings_differ or metrics_differ or bool(to_set or to_delete) or hook_changed
     if module.check_mode:
-        return settings_differ or metrics_differ or bool(to_set or to_delete)
+        return changed
     if settings_differ:
-        client.update_auto_scaling_group(aws_retry=True, AutoScalingGroupName=name, **desired)
+        update = {key: value for key, value in desired.items() if not (deferred and key == "MixedInstancesPolicy")}
+        client.update_auto_scaling_group(aws_retry=True, AutoScalingGroupName=name, **update)
+    if hook_changed:
+        client.put_lifecycle_hook(aws_retry=True, AutoScalingGroupName=name, **hook_specification(params["launch_hook"]))
     if to_enable:
         client.enable_metrics_collection(aws_retry=True, AutoScalingGroupName=name, Metrics=to_enable,
                                          Granularity=METRICS_GRANULARITY)
@@ -309,26 +464,73 @@ def _update(module, client, group, desired):
         client.delete_tags(aws_retry=True, Tags=[
             {"ResourceId": name, "ResourceType": "auto-scaling-group", "Key": key} for key in to_delete
         ])
-    return settings_differ or metrics_differ or bool(to_set or to_delete)
+    return changed
+
+
+def refresh_preferences(refresh, rollback):
+    preferences = {"MinHealthyPercentage": refresh["min_healthy_percentage"],
+                   "MaxHealthyPercentage": refresh["max_healthy_percentage"], "SkipMatching": refresh["skip_matching"]}
+    if rollback:
+        preferences["AutoRollback"] = refresh["auto_rollback"]
+    return preferences
+
+
+def active_refresh(client, name):
+    """The group's refresh under way, or None."""
+    refreshes = client.describe_instance_refreshes(aws_retry=True, AutoScalingGroupName=name)["InstanceRefreshes"]
+    return next((item for item in refreshes if item.get("Status") in ACTIVE_REFRESH_STATES), None)
+
+
+def _same_policy(refresh, desired):
+    policy = ((refresh or {}).get("DesiredConfiguration") or {}).get("MixedInstancesPolicy")
+    wanted = comparable(desired)
+    return bool(policy) and all(comparable({"MixedInstancesPolicy": policy})[key] == wanted[key] for key in POLICY_KEYS)
+
+
+def ensure_refresh(module, client, desired, deferred, outdated):
+    """(changed, the refresh under way or started): a refresh with the desired configuration when deferred, else one
+    of the outdated instances; none when neither."""
+    params = module.params
+    if not params["refresh"] or not (deferred or outdated):
+        return False, {}
+    active = active_refresh(client, params["name"])
+    if active:
+        if deferred and not _same_policy(active, desired):
+            module.fail_json(msg="Auto Scaling group %s: instance refresh %s (%s) is under way towards another "
+                                 "configuration; wait for it to end, or cancel it, then run again"
+                                 % (params["name"], active["InstanceRefreshId"], active["Status"]))
+        return False, dict(camel_dict_to_snake_dict(active), started=False)
+    if module.check_mode:
+        return True, {"started": True}
+    request = {"Preferences": refresh_preferences(params["refresh"], deferred)}
+    if deferred:
+        request["DesiredConfiguration"] = {"MixedInstancesPolicy": desired["MixedInstancesPolicy"]}
+    answer = client.start_instance_refresh(aws_retry=True, AutoScalingGroupName=params["name"], Strategy="Rolling", **request)
+    return True, {"instance_refresh_id": answer["InstanceRefreshId"], "status": "Pending", "started": True}
 
 
 def ensure_present(module, client, ec2, group):
     params = module.params
     desired = desired_config(params)
+    deferred = False
     if group is None:
         changed = True
         if not module.check_mode:
             _create(module, client, desired)
     else:
-        changed = _update(module, client, group, desired)
+        deferred = defers_to_refresh(params, group, desired)
+        changed = _update(module, client, group, desired, deferred)
 
     before = _state(group) if group else {}
     if changed and not module.check_mode:
         group = describe_group(client, params["name"])
+    outdated = outdated_instances(group, params["launch_template"]["version"], launched_versions(ec2, group))
+    refreshed, refresh = ensure_refresh(module, client, desired, deferred, outdated) if group else (False, {})
     result = {
-        "changed": changed,
+        "changed": changed or refreshed,
         "group": camel_dict_to_snake_dict(group or {}, ignore_list=["Tags"]),
-        "outdated_instances": outdated_instances(group, params["launch_template"]["version"], launched_versions(ec2, group)),
+        "outdated_instances": outdated,
+        "instance_refresh": refresh,
     }
     if module._diff:
         after = comparable(desired)
@@ -339,7 +541,7 @@ def ensure_present(module, client, ec2, group):
 
 def ensure_absent(module, client, group):
     name = module.params["name"]
-    result = {"changed": group is not None, "group": {}, "outdated_instances": []}
+    result = {"changed": group is not None, "group": {}, "outdated_instances": [], "instance_refresh": {}}
     if module._diff:
         result["diff"] = {"before": _state(group) if group else {}, "after": {}}
     if group is None or module.check_mode:
@@ -373,6 +575,15 @@ def main():
         capacity_rebalance=dict(type="bool", default=True),
         metrics_collection=dict(type="bool", default=True),
         metrics=dict(type="list", elements="str"),
+        health_check_grace_period=dict(type="int", default=300),
+        instance_maintenance_policy=dict(type="dict", options=dict(
+            min_healthy_percentage=dict(type="int", required=True), max_healthy_percentage=dict(type="int", required=True))),
+        launch_hook=dict(type="dict", options=dict(
+            name=dict(type="str", required=True), heartbeat_timeout=dict(type="int", required=True),
+            default_result=dict(type="str", choices=["ABANDON", "CONTINUE"], default="ABANDON"))),
+        refresh=dict(type="dict", options=dict(
+            min_healthy_percentage=dict(type="int", default=100), max_healthy_percentage=dict(type="int", default=200),
+            skip_matching=dict(type="bool", default=True), auto_rollback=dict(type="bool", default=True))),
         tags=dict(type="dict", default={}),
         purge_tags=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
@@ -387,6 +598,9 @@ def main():
             module.fail_json(msg="%s must not be empty" % option)
     if module.params["size"] < 0:
         module.fail_json(msg="size must be 0 or more; got %d" % module.params["size"])
+    problems = percentage_problems(module.params)
+    if problems:
+        module.fail_json(msg="; ".join(problems))
 
     client = module.client("autoscaling", retry_decorator=AWSRetry.jittered_backoff())
     ec2 = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())

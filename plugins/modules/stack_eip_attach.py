@@ -30,7 +30,13 @@ description:
     service-unavailable errors are retried the same way. Any other failure fails at once, with the AWS error code."
   - Every retry is reported as a warning (which attempt failed, with which error, and how long the module waited),
     and every attempt is listed in RV(attempts).
-  - Needs C(ec2:DescribeAddresses) and C(ec2:AssociateAddress).
+  - "The address moves once, to the newest instance: when it is on another instance, it is taken only if this
+    instance is the newest healthy instance (C(InService) or waiting on its launch hook in C(Pending:Wait), by launch
+    time) of the stack's Auto Scaling group C(spotkit-<stack>). An older instance, or one that is no longer in the group
+    (detached on a spot interruption notice), leaves it where it is and reports no change, with the reason in
+    RV(reason). An address that is not associated is taken by any instance."
+  - Needs C(ec2:DescribeAddresses), C(ec2:AssociateAddress), and to take the address from another instance
+    C(autoscaling:DescribeAutoScalingGroups) and C(ec2:DescribeInstances).
 options:
   stack:
     description:
@@ -116,6 +122,11 @@ association_id:
   returned: success
   type: str
   sample: eipassoc-0123456789abcdef0
+reason:
+  description: Why the address was taken or left where it is.
+  returned: success
+  type: str
+  sample: i-0fedcba9876543210 is the newest healthy instance of the group
 previous_instance_id:
   description: The instance the address was on before; empty when it was on none. Equals RV(instance_id) when
     nothing changed.
@@ -172,10 +183,7 @@ attempts:
     - {attempt: 2, waited: 3.2, error: "", operation: "", message: ""}
 """
 
-import json
-import re
 import time
-from urllib.error import URLError
 from urllib.parse import urlsplit
 
 try:
@@ -188,24 +196,14 @@ except ImportError:
     CREDENTIAL_ERRORS = RETRIED_EXCEPTIONS = ()  # AnsibleAWSModule reports the missing library
 
 from ansible.module_utils.common.warnings import warn
-from ansible.module_utils.urls import open_url
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.spotkit.ec2.plugins.module_utils._stack import TAG_KEY as TAG, check_name
+from ansible_collections.spotkit.ec2.plugins.module_utils._handover import may_take, newest_holder
+from ansible_collections.spotkit.ec2.plugins.module_utils._instance import IdentityError, identity
+from ansible_collections.spotkit.ec2.plugins.module_utils._stack import TAG_KEY as TAG, check_name, resource_name
+
 RETRY_ERROR_CODES = ("AuthFailure", "UnauthorizedOperation", "InvalidInstanceID.NotFound")
-INSTANCE_ID_PATTERN = re.compile(r"^i-([0-9a-f]{8}|[0-9a-f]{17})$")
-
-IMDS_TOKEN_PATH = "/latest/api/token"
-IMDS_DOCUMENT_PATH = "/latest/dynamic/instance-identity/document"
-# The token only has to outlive the one read that follows it.
-IMDS_TOKEN_TTL_SECONDS = 60
-IMDS_TIMEOUT_SECONDS = 5
-IMDS_TRIES = 3
-
-
-class IdentityError(Exception):
-    """The instance id or the region could not be found out."""
 
 
 class AddressCountError(Exception):
@@ -256,81 +254,6 @@ def check_params(params):
     return problems
 
 
-def read_instance_data(path):
-    """v1 of cloud-init's instance data, or {} when there is no such file."""
-    try:
-        with open(path, encoding="utf-8") as stream:
-            data = json.load(stream)
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise IdentityError("Cannot read cloud-init's instance data %s: %s" % (path, exc)) from exc
-    v1 = data.get("v1") if isinstance(data, dict) else None
-    return v1 if isinstance(v1, dict) else {}
-
-
-def _imds_request(opener, sleep, method, base_url, path, headers, what):
-    """The body of one IMDS answer, trying a few times; raises IdentityError naming the request, never the token."""
-    problem = ""
-    for attempt in range(IMDS_TRIES):
-        if attempt:
-            sleep(1)
-        try:
-            response = opener(base_url + path, method=method, headers=headers, use_proxy=False,
-                              timeout=IMDS_TIMEOUT_SECONDS, follow_redirects="none")
-            return response.read().decode("utf-8")
-        except URLError as exc:  # HTTPError included: it is a URLError
-            code = getattr(exc, "code", None)
-            problem = "HTTP %s %s" % (code, getattr(exc, "reason", "")) if code else str(getattr(exc, "reason", exc))
-        except (OSError, ValueError) as exc:  # timeouts, resets, bad status lines
-            problem = str(exc) or type(exc).__name__
-    raise IdentityError("No %s from %s (%s %s): %s" % (what, base_url, method, path, problem))
-
-
-def imds_document(imds_url, opener=None, sleep=None):
-    """The instance identity document, read with an IMDSv2 session token (never without one)."""
-    opener, sleep = opener or open_url, sleep or time.sleep
-    base_url = imds_url.rstrip("/")
-    token = _imds_request(opener, sleep, "PUT", base_url, IMDS_TOKEN_PATH,
-                          {"X-aws-ec2-metadata-token-ttl-seconds": str(IMDS_TOKEN_TTL_SECONDS)}, "IMDSv2 token")
-    if not token:
-        raise IdentityError("No IMDSv2 token from %s (PUT %s): empty answer" % (base_url, IMDS_TOKEN_PATH))
-    body = _imds_request(opener, sleep, "GET", base_url, IMDS_DOCUMENT_PATH,
-                         {"X-aws-ec2-metadata-token": token}, "instance identity document")
-    try:
-        document = json.loads(body)
-    except ValueError as exc:
-        raise IdentityError("The instance identity document from %s is not JSON: %s" % (base_url, exc)) from exc
-    return document if isinstance(document, dict) else {}
-
-
-def identity(instance_id, region, instance_data_path, imds_url, opener=None, sleep=None):
-    """Instance id and region, each with where it came from: given, else the instance data, else IMDSv2."""
-    found = {
-        "instance_id": instance_id or "", "instance_id_source": "instance_id option" if instance_id else "",
-        "region": region or "", "region_source": "region option" if region else "",
-    }
-    sources = (
-        (lambda: read_instance_data(instance_data_path), instance_data_path, "instance_id", "region"),
-        (lambda: imds_document(imds_url, opener, sleep), "IMDSv2 at %s" % imds_url, "instanceId", "region"),
-    )
-    for read, source, id_key, region_key in sources:
-        if found["instance_id"] and found["region"]:
-            break
-        data = read()
-        for key, data_key in (("instance_id", id_key), ("region", region_key)):
-            if not found[key] and isinstance(data.get(data_key), str) and data[data_key]:
-                found[key], found[key + "_source"] = data[data_key], source
-    for key in ("instance_id", "region"):
-        if not found[key]:
-            raise IdentityError("No %s: neither %s nor the instance metadata service at %s gave one"
-                                % (key.replace("_", " "), instance_data_path, imds_url))
-    if not INSTANCE_ID_PATTERN.match(found["instance_id"]):
-        raise IdentityError("The instance id from %s is not an EC2 instance id: %r"
-                            % (found["instance_id_source"], found["instance_id"]))
-    return found
-
-
 def find_address(ec2, stack, region):
     """The one Elastic IP tagged with the stack."""
     found = ec2.describe_addresses(Filters=[{"Name": "tag:%s" % TAG, "Values": [stack]}])["Addresses"]
@@ -345,8 +268,11 @@ def find_address(ec2, stack, region):
 class Attacher:
     """Attaches the stack's address to the instance, one whole attempt at a time, and records every attempt."""
 
-    def __init__(self, connect, stack, instance_id, region, check_mode=False, clock=time.monotonic):
+    def __init__(self, connect, stack, instance_id, region, check_mode=False, clock=time.monotonic, connect_autoscaling=None):
         self.connect = connect
+        # None: the address is taken from any holder (no group to ask).
+        self.connect_autoscaling = connect_autoscaling
+        self._autoscaling = None
         self.stack = stack
         self.instance_id = instance_id
         self.region = region
@@ -373,7 +299,7 @@ class Attacher:
             record.update(error=code, operation=getattr(exc, "operation_name", None) or self._operation, message=message)
             if isinstance(exc, CREDENTIAL_ERRORS):
                 # A client keeps the credentials it was created with (none): only a new one finds them.
-                self._ec2 = None
+                self._ec2 = self._autoscaling = None
             raise
         finally:
             self._ended = self.clock()
@@ -386,6 +312,8 @@ class Attacher:
         previous = address.get("InstanceId", "")
         result = {
             "changed": previous != self.instance_id,
+            "reason": "already on this instance" if previous == self.instance_id else "the address is not associated"
+            if not previous else "taken over from %s" % previous,
             "public_ip": address.get("PublicIp", ""),
             "allocation_id": address.get("AllocationId", ""),
             "association_id": address.get("AssociationId", ""),
@@ -393,6 +321,13 @@ class Attacher:
         }
         if not result["changed"]:
             return result
+        if previous and self.connect_autoscaling is not None:
+            # The address moves once, to the newest instance: an older one (a pull timer during a handover, an
+            # instance detached on an interruption notice) leaves it where it is.
+            allowed, result["reason"] = may_take(self.instance_id, previous, self._newest_of_group())
+            if not allowed:
+                result["changed"] = False
+                return result
         result["association_id"] = ""
         if self.check_mode:
             return result
@@ -402,6 +337,20 @@ class Attacher:
         answer = self._ec2.associate_address(InstanceId=self.instance_id, AllowReassociation=True, **target)
         result["association_id"] = answer.get("AssociationId", "")
         return result
+
+    def _newest_of_group(self):
+        """The newest healthy instance of the stack's group (in service or waiting on its launch hook), or None."""
+        if self._autoscaling is None:
+            self._autoscaling = self.connect_autoscaling()
+        self._operation = "DescribeAutoScalingGroups"
+        groups = self._autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[resource_name(self.stack)])["AutoScalingGroups"]
+        members = groups[0].get("Instances") or [] if groups else []
+        if not members:
+            return None
+        self._operation = "DescribeInstances"
+        found = self._ec2.describe_instances(InstanceIds=[item["InstanceId"] for item in members])["Reservations"]
+        launched = {item["InstanceId"]: item["LaunchTime"] for reservation in found for item in reservation["Instances"]}
+        return newest_holder(members, launched)
 
     def retry_warnings(self, allowed):
         """One line per attempt that failed and was made again."""
@@ -437,7 +386,8 @@ def main():
         module.fail_json(msg=str(exc), attempts=[])
 
     attacher = Attacher(lambda: module.client("ec2", region=who["region"]), params["stack"], who["instance_id"],
-                        who["region"], check_mode=module.check_mode)
+                        who["region"], check_mode=module.check_mode,
+                        connect_autoscaling=lambda: module.client("autoscaling", region=who["region"]))
     codes = retried_codes(params["retry_error_codes"])
     retry = StackAddressRetry.jittered_backoff(
         retries=params["retries"] + 1, delay=params["retry_delay"], max_delay=params["retry_max_delay"],

@@ -2,7 +2,8 @@
 
 The sandbox and the tests use it where no AWS account exists. It listens only on the addresses
 given (loopback, and the Docker bridge gateway so that containers reach it), never on all of them.
-moto_gaps.py adds the few calls that provisioning and teardown make and moto lacks.
+moto_gaps.py adds the few calls that provisioning and teardown make and moto lacks; moto_lifecycle.py
+adds the launch lifecycle hooks and the instance maintenance policy.
 
     python aws_emulator.py --listen 127.0.0.1:4566 --listen 172.17.0.1:4566
 
@@ -20,6 +21,7 @@ import threading
 from moto.server import ThreadedMotoServer
 
 import moto_gaps
+import moto_lifecycle
 import moto_iam
 from emulator_process import LISTENING
 from listen import parse_address
@@ -30,6 +32,7 @@ def main(argv=None):
     parser.add_argument("--listen", action="append", type=parse_address, required=True, metavar="HOST:PORT")
     args = parser.parse_args(argv)
     moto_gaps.install()
+    moto_lifecycle.install()
     moto_iam.install()
 
     # Every server thread dispatches to moto's process-wide backends, so they share one state.

@@ -8,6 +8,7 @@ Any sandbox already up on this machine is torn down first.
 from __future__ import annotations
 
 import base64
+import os
 import re
 import subprocess
 
@@ -88,6 +89,16 @@ def test_elastic_ip_is_associated_with_the_booted_instance(emulator):
     booted = instance_ids()
     assert len(booted) == 1
     assert stack_address(emulator).get("InstanceId") == booted[0]
+    # It waited on the group's launch hook until it served and held the address (docs/operations.md#a-new-instance).
+    autoscaling = emulator("autoscaling")
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["spotkit-" + STACK])["AutoScalingGroups"][0]
+    assert [(i["InstanceId"], i["LifecycleState"]) for i in group["Instances"]] == [(booted[0], "InService")]
+    [launch] = [a for a in autoscaling.describe_scaling_activities(AutoScalingGroupName=group["AutoScalingGroupName"])["Activities"]
+                if a["Description"].endswith(booted[0])]
+    assert launch["StatusCode"] == "Successful"
+    if os.environ.get("SPOTKIT_FIGURES"):
+        with open(os.environ["SPOTKIT_FIGURES"], "a", encoding="utf-8") as stream:
+            stream.write("e2e first boot: %.1f s in Pending:Wait\n" % (launch["EndTime"] - launch["StartTime"]).total_seconds())
 
 
 def test_the_instance_runs_the_project_with_this_checkouts_collection(emulator):

@@ -12,6 +12,7 @@ is printed; SPOTKIT_POLICY_SEED=<seed> draws the same actions again.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import random
@@ -19,7 +20,8 @@ import random
 import botocore.exceptions
 import pytest
 
-from ansible_collections.spotkit.ec2.plugins.modules import stack_eip_attach
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+from ansible_collections.spotkit.ec2.plugins.modules import stack_eip_attach, stack_launch_hook
 from harness.aws import Aws
 from harness.emulator import running_emulator
 from stacks import IMAGES, REGION
@@ -146,6 +148,8 @@ def instance_calls(account):
     calls = {
         # The eip role's module, whole: it finds the address and associates it.
         "stack_eip_attach": lambda: stack_eip_attach.Attacher(lambda: ec2, STACK, instance_id, REGION).attempt(),
+        # The eip role's launch hook: a failed attempt's heartbeat, then CONTINUE (the instance waits on the hook).
+        "stack_launch_hook": lambda: launch_hook(instance, instance_id),
         # pull.yml's lookup of the services' env.
         "ssm GetParameter": lambda: instance.client("ssm").get_parameter(Name="/spotkit/%s/env" % STACK, WithDecryption=True),
         # A builder's bake outcome (amazon.aws.ec2_tag reads the tags, then sets them).
@@ -169,9 +173,21 @@ def instance_calls(account):
     return errors
 
 
+def launch_hook(instance, instance_id):
+    """What spotkit.ec2.stack_launch_hook asks and does for a failed attempt, then for one that succeeded."""
+    clients = [RetryingBotoClientWrapper(instance.client(service), AWSRetry.jittered_backoff(retries=1))
+               for service in ("autoscaling", "ec2")]
+    for attempt, action in (("failed", "heartbeat"), ("succeeded", "continue")):
+        decided = stack_launch_hook.decide({"stack": STACK, "attempt": attempt, "launch_budget": 1200}, instance_id, *clients,
+                                           datetime.datetime.now(datetime.timezone.utc))
+        assert decided["action"] == action, decided
+        stack_launch_hook.act(clients[0], "spotkit-" + STACK, instance_id, action)
+
+
 def test_the_instance_policy_allows_what_pull_yml_calls(account, full_runs):
     assert full_runs[0].rc == 0, full_runs[0].explain()
-    assert account.instance_calls == {"stack_eip_attach": "", "ssm GetParameter": "", "bake tags": "", "state": ""}
+    assert account.instance_calls == {"stack_eip_attach": "", "stack_launch_hook": "", "ssm GetParameter": "", "bake tags": "",
+                                      "state": ""}
 
 
 def policy_actions(policy):

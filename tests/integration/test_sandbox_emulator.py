@@ -1,10 +1,11 @@
-"""The calls that the sandbox's AWS emulator adds to moto (sandbox/emulator/moto_gaps.py), asked of
+"""The calls that the sandbox's AWS emulator adds to moto (sandbox/emulator/moto_gaps.py, moto_lifecycle.py), asked of
 the emulator directly with boto3."""
 
 from __future__ import annotations
 
 import base64
 import json
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -125,3 +126,109 @@ def test_a_bucket_policys_conditional_statements_are_left_out_of_its_object_chec
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [conditional, deny]}))
     with pytest.raises(ClientError):
         s3.get_object(Bucket=bucket, Key="state/web.tar.gz")
+
+
+# --- sandbox/emulator/moto_lifecycle.py: launch hooks, maintenance policy, refresh configuration ---------------
+
+HOOK = {"LifecycleHookName": "spotkit-launch", "LifecycleTransition": "autoscaling:EC2_INSTANCE_LAUNCHING",
+        "HeartbeatTimeout": 900, "DefaultResult": "ABANDON"}
+
+
+def hooked_group(ec2, autoscaling, **hook):
+    ec2.create_launch_template(LaunchTemplateName=NAME, LaunchTemplateData={"ImageId": "ami-12c6146b"})
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=NAME, MinSize=1, MaxSize=1, DesiredCapacity=1, AvailabilityZones=["eu-west-1a"],
+        MixedInstancesPolicy=group_version("1"), LifecycleHookSpecificationList=[dict(HOOK, **hook)],
+        InstanceMaintenancePolicy={"MinHealthyPercentage": 100, "MaxHealthyPercentage": 200})
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[NAME])["AutoScalingGroups"][0]
+    return group
+
+
+def states(autoscaling):
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[NAME])["AutoScalingGroups"][0]
+    return [(instance["InstanceId"], instance["LifecycleState"]) for instance in group["Instances"]]
+
+
+def complete(autoscaling, instance, result):
+    autoscaling.complete_lifecycle_action(AutoScalingGroupName=NAME, LifecycleHookName="spotkit-launch", InstanceId=instance,
+                                          LifecycleActionResult=result)
+
+
+def test_the_first_instance_waits_on_the_hook_created_with_the_group_until_continue(clients):
+    ec2, autoscaling = clients
+    group = hooked_group(ec2, autoscaling)
+    assert group["InstanceMaintenancePolicy"] == {"MinHealthyPercentage": 100, "MaxHealthyPercentage": 200}
+    [(first, state)] = states(autoscaling)
+    assert state == "Pending:Wait"
+    autoscaling.record_lifecycle_action_heartbeat(AutoScalingGroupName=NAME, LifecycleHookName="spotkit-launch", InstanceId=first)
+    complete(autoscaling, first, "CONTINUE")
+    assert states(autoscaling) == [(first, "InService")]
+    [launch] = autoscaling.describe_scaling_activities(AutoScalingGroupName=NAME)["Activities"]
+    assert launch["StatusCode"] == "Successful" and launch["Description"].endswith(first)
+    # As on AWS: no second completion, and none for an instance that does not wait.
+    with pytest.raises(ClientError, match="No active Lifecycle Action found with instance ID %s" % first):
+        complete(autoscaling, first, "CONTINUE")
+
+
+def test_an_abandoned_instance_is_replaced_and_its_launch_is_a_cancelled_activity(clients):
+    ec2, autoscaling = clients
+    hooked_group(ec2, autoscaling)
+    [(first, _state)] = states(autoscaling)
+    complete(autoscaling, first, "ABANDON")
+    [(second, state)] = states(autoscaling)
+    assert second != first and state == "Pending:Wait"
+    assert ec2.describe_instances(InstanceIds=[first])["Reservations"][0]["Instances"][0]["State"]["Name"] == "terminated"
+    [abandoned] = autoscaling.describe_scaling_activities(AutoScalingGroupName=NAME)["Activities"]
+    assert abandoned["StatusCode"] == "Cancelled" and "ABANDON" in abandoned["StatusMessage"]
+
+
+def test_the_heartbeat_timeout_applies_the_default_result(clients):
+    ec2, autoscaling = clients
+    hooked_group(ec2, autoscaling, HeartbeatTimeout=1, DefaultResult="CONTINUE")
+    [(first, _state)] = states(autoscaling)
+    time.sleep(1.5)
+    assert states(autoscaling) == [(first, "InService")]
+
+
+def test_an_update_keeps_the_launch_settings_and_sets_the_maintenance_policy_and_the_group_takes_its_hooks_along(clients):
+    ec2, autoscaling = clients
+    hooked_group(ec2, autoscaling)
+    autoscaling.update_auto_scaling_group(AutoScalingGroupName=NAME, HealthCheckGracePeriod=60,
+                                          InstanceMaintenancePolicy={"MinHealthyPercentage": 90, "MaxHealthyPercentage": 120})
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[NAME])["AutoScalingGroups"][0]
+    assert group["InstanceMaintenancePolicy"] == {"MinHealthyPercentage": 90, "MaxHealthyPercentage": 120}
+    assert group["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]["Version"] == "1"
+    autoscaling.delete_auto_scaling_group(AutoScalingGroupName=NAME, ForceDelete=True)
+    assert autoscaling.describe_lifecycle_hooks(AutoScalingGroupName=NAME)["LifecycleHooks"] == []
+
+
+def test_a_refresh_with_a_desired_configuration_gives_it_to_the_group_and_keeps_it(clients):
+    ec2, autoscaling = clients
+    hooked_group(ec2, autoscaling)
+    [(first, _state)] = states(autoscaling)
+    ec2.create_launch_template_version(LaunchTemplateName=NAME, LaunchTemplateData={"ImageId": "ami-12c6146b"})
+    preferences = {"MinHealthyPercentage": 100, "MaxHealthyPercentage": 200, "SkipMatching": True, "AutoRollback": True}
+    autoscaling.start_instance_refresh(AutoScalingGroupName=NAME, Preferences=preferences,
+                                       DesiredConfiguration={"MixedInstancesPolicy": group_version("2")})
+    [refresh] = autoscaling.describe_instance_refreshes(AutoScalingGroupName=NAME)["InstanceRefreshes"]
+    assert refresh["Preferences"] == preferences
+    assert refresh["DesiredConfiguration"]["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]["Version"] == "2"
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[NAME])["AutoScalingGroups"][0]
+    assert group["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]["Version"] == "2"
+    [(replacement, state)] = states(autoscaling)
+    assert replacement != first and state == "Pending:Wait"
+
+
+def test_an_instance_terminated_while_it_waits_leaves_no_action_behind(clients):
+    ec2, autoscaling = clients
+    hooked_group(ec2, autoscaling, HeartbeatTimeout=1)
+    [(first, _state)] = states(autoscaling)
+    autoscaling.terminate_instance_in_auto_scaling_group(InstanceId=first, ShouldDecrementDesiredCapacity=False)
+    [(second, state)] = states(autoscaling)
+    assert second != first and state == "Pending:Wait"
+    time.sleep(1.5)
+    # The second one's timeout abandons it (the default result); the first one's is gone with it.
+    [(third, state)] = states(autoscaling)
+    assert third not in (first, second) and state == "Pending:Wait"
+    with pytest.raises(ClientError, match="No active Lifecycle Action found with instance ID %s" % first):
+        complete(autoscaling, first, "CONTINUE")

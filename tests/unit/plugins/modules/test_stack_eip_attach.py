@@ -3,6 +3,7 @@ learns the instance's identity. AWS is a botocore Stubber; the metadata service 
 
 from __future__ import annotations
 
+import datetime
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +17,7 @@ from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.amazon.aws.plugins.module_utils import cloud
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.spotkit.ec2.plugins.module_utils import _instance
 from ansible_collections.spotkit.ec2.plugins.modules import stack_eip_attach
 
 INSTANCE = "i-0123456789abcdef0"
@@ -45,13 +47,36 @@ def clean_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
-@pytest.fixture(name="ec2")
-def fixture_ec2():
-    """A stubbed EC2 client: every call must be announced, and every announced call made."""
-    client = boto3.client("ec2", region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
+def stubbed(service):
+    """A stubbed client of `service`: every call must be announced, and every announced call made."""
+    client = boto3.client(service, region_name="eu-west-1", aws_access_key_id="k", aws_secret_access_key="s")
     with Stubber(client) as stubber:
         yield client, stubber
         stubber.assert_no_pending_responses()
+
+
+@pytest.fixture(name="ec2")
+def fixture_ec2():
+    yield from stubbed("ec2")
+
+
+@pytest.fixture(name="autoscaling")
+def fixture_autoscaling():
+    yield from stubbed("autoscaling")
+
+
+def group_of(ec2_stubber, autoscaling_stubber, members):
+    """The stack's group holds `members`, (id, lifecycle state, launch minute) each, as the module asks for them."""
+    autoscaling_stubber.add_response("describe_auto_scaling_groups", {"AutoScalingGroups": [{
+        "AutoScalingGroupName": "spotkit-blog", "MinSize": 1, "MaxSize": 1, "DesiredCapacity": 1, "DefaultCooldown": 300,
+        "AvailabilityZones": ["eu-west-1a"], "HealthCheckType": "EC2", "CreatedTime": datetime.datetime(2026, 1, 1),
+        "Instances": [{"InstanceId": member, "LifecycleState": state, "HealthStatus": "Healthy", "AvailabilityZone": "eu-west-1a",
+                       "ProtectedFromScaleIn": False} for member, state, _minute in members]}]},
+        {"AutoScalingGroupNames": ["spotkit-blog"]})
+    if members:
+        ec2_stubber.add_response("describe_instances", {"Reservations": [{"Instances": [
+            {"InstanceId": member, "LaunchTime": datetime.datetime(2026, 1, 1, 12, minute)} for member, _state, minute in members]}]},
+            {"InstanceIds": [member for member, _state, _minute in members]})
 
 
 @pytest.fixture(name="backoff")
@@ -123,19 +148,41 @@ def given(**args):
 # --- Association ---------------------------------------------------------------------------
 
 
-def test_takes_the_address_over_from_the_previous_instance(ec2, run, backoff):
+def test_takes_the_address_over_from_the_previous_instance(ec2, autoscaling, run, backoff):
     client, stubber = ec2
     stubber.add_response("describe_addresses", {"Addresses": [address(InstanceId=PREVIOUS, AssociationId="eipassoc-old")]},
                          {"Filters": BY_TAG})
+    # This instance, waiting on the launch hook, is the group's newest; the previous one still serves.
+    group_of(stubber, autoscaling[1], [(PREVIOUS, "InService", 0), (INSTANCE, "Pending:Wait", 5)])
     stubber.add_response("associate_address", {"AssociationId": "eipassoc-new"}, associate_params())
-    rc, result = run(given(), [client])
+    rc, result = run(given(), [client, autoscaling[0]])
     assert rc == 0, result
     assert result["changed"] is True
     assert (result["public_ip"], result["allocation_id"], result["association_id"]) == ("198.51.100.7", "eipalloc-1", "eipassoc-new")
     assert (result["instance_id"], result["previous_instance_id"], result["region"]) == (INSTANCE, PREVIOUS, "eu-west-1")
-    assert result["_clients"] == [("ec2", "eu-west-1")]
+    assert result["_clients"] == [("ec2", "eu-west-1"), ("autoscaling", "eu-west-1")]
+    assert result["reason"] == "this instance is the newest healthy one of its group"
     assert [a["error"] for a in result["attempts"]] == [""]
     assert warnings(result) == [] and backoff["sleeps"] == []
+
+
+@pytest.mark.parametrize("members, reason", [
+    # An old instance's pull timer, while the new one waits on the launch hook or serves.
+    ([(INSTANCE, "InService", 0), (PREVIOUS, "Pending:Wait", 5)], "%s is the newest healthy instance of the group" % PREVIOUS),
+    ([(INSTANCE, "InService", 0), (PREVIOUS, "InService", 5)], "%s is the newest healthy instance of the group" % PREVIOUS),
+    # Detached on an interruption notice: no longer in the group, whose replacement is still launching.
+    ([(PREVIOUS, "Pending", 5)], "this instance is not a healthy instance of its group"),
+    ([], "this instance is not a healthy instance of its group"),
+])
+def test_an_older_or_detached_instance_leaves_the_address_where_it_is(ec2, autoscaling, run, members, reason):
+    client, stubber = ec2
+    stubber.add_response("describe_addresses", {"Addresses": [address(InstanceId=PREVIOUS, AssociationId="eipassoc-old")]},
+                         {"Filters": BY_TAG})
+    group_of(stubber, autoscaling[1], members)
+    rc, result = run(given(), [client, autoscaling[0]])
+    assert rc == 0, result
+    assert result["changed"] is False
+    assert result["reason"].startswith(reason)
 
 
 def test_an_unassociated_address_is_associated(ec2, run):
@@ -157,11 +204,12 @@ def test_an_address_already_on_this_instance_is_left_alone(ec2, run):
     assert result["association_id"] == "eipassoc-1"
 
 
-def test_check_mode_reports_the_move_and_makes_none(ec2, run):
+def test_check_mode_reports_the_move_and_makes_none(ec2, autoscaling, run):
     client, stubber = ec2
     stubber.add_response("describe_addresses", {"Addresses": [address(InstanceId=PREVIOUS, AssociationId="eipassoc-old")]},
                          {"Filters": BY_TAG})
-    rc, result = run(given(_ansible_check_mode=True), [client])
+    group_of(stubber, autoscaling[1], [(INSTANCE, "InService", 5)])
+    rc, result = run(given(_ansible_check_mode=True), [client, autoscaling[0]])
     assert rc == 0, result
     assert result["changed"] is True
     assert result["association_id"] == ""
@@ -196,10 +244,10 @@ def test_retries_through_credential_errors_then_succeeds_and_says_so(ec2, run, b
     client, stubber = ec2
     stubber.add_client_error("describe_addresses", "UnauthorizedOperation", "You are not authorized", 403,
                              expected_params={"Filters": BY_TAG})
-    stubber.add_response("describe_addresses", {"Addresses": [address(InstanceId=PREVIOUS)]}, {"Filters": BY_TAG})
+    stubber.add_response("describe_addresses", {"Addresses": [address()]}, {"Filters": BY_TAG})
     stubber.add_client_error("associate_address", "AuthFailure", "AWS was not able to validate the credentials", 401,
                              expected_params=associate_params())
-    stubber.add_response("describe_addresses", {"Addresses": [address(InstanceId=PREVIOUS)]}, {"Filters": BY_TAG})
+    stubber.add_response("describe_addresses", {"Addresses": [address()]}, {"Filters": BY_TAG})
     stubber.add_response("associate_address", {"AssociationId": "eipassoc-new"}, associate_params())
     rc, result = run(given(retry_delay=3), [client])
     assert rc == 0, result
@@ -233,7 +281,7 @@ def test_instance_not_found_yet_is_retried(ec2, run, backoff):
 
 def test_a_non_retryable_error_fails_at_once_with_its_code(ec2, run, backoff):
     client, stubber = ec2
-    stubber.add_response("describe_addresses", {"Addresses": [address(InstanceId=PREVIOUS)]}, {"Filters": BY_TAG})
+    stubber.add_response("describe_addresses", {"Addresses": [address()]}, {"Filters": BY_TAG})
     stubber.add_client_error("associate_address", "InvalidParameterValue", "Bad parameter", 400,
                              expected_params=associate_params())
     rc, result = run(given(), [client])
@@ -407,7 +455,7 @@ def test_no_token_means_no_other_request_and_a_clear_error(tmp_path):
         stack_eip_attach.identity(None, None, str(tmp_path / "absent.json"), imds.url, sleep=lambda seconds: None)
     assert "No IMDSv2 token from %s (PUT /latest/api/token): HTTP 403" % imds.url in str(failed.value)
     assert {method for method, unused, unused2 in imds.requests} == {"PUT"}
-    assert len(imds.requests) == stack_eip_attach.IMDS_TRIES
+    assert len(imds.requests) == _instance.IMDS_TRIES
 
 
 def test_a_refused_document_read_does_not_reveal_the_token(tmp_path):

@@ -18,7 +18,8 @@ VARIABLES = {"__stack": "blog", "__region": "eu-west-1", "__account": "123456789
 PARAMETER_ARNS = ["arn:aws:ssm:eu-west-1:123456789012:parameter/spotkit/blog/env",
                   "arn:aws:ssm:eu-west-1:123456789012:parameter/spotkit/blog/deploy-key"]
 # Actions that only read, or that AWS cannot scope to a resource.
-READ_ONLY = {"ec2:DescribeAddresses", "ec2:DescribeInstances", "ec2:DescribeTags"}
+READ_ONLY = {"ec2:DescribeAddresses", "ec2:DescribeInstances", "ec2:DescribeTags", "autoscaling:DescribeAutoScalingGroups",
+             "autoscaling:DescribeScalingActivities"}
 # What the SSM Agent needs for Session Manager, exactly (AWS's minimal instance profile for it): the ssmmessages
 # actions have no resource type, and the agent registers the instance it runs on.
 SESSION_MANAGER = ["ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
@@ -57,6 +58,10 @@ def test_every_statement_is_scoped_to_the_stack():
     assert by_sid["DetachFromStackGroup"]["Action"] == ["autoscaling:DetachInstances"]
     assert by_sid["DetachFromStackGroup"]["Resource"] == [
         "arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:*:autoScalingGroupName/spotkit-blog"]
+    # A new instance completes the launch hook of the stack's own group, and of no other.
+    assert by_sid["CompleteLaunchInStackGroup"]["Action"] == [
+        "autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"]
+    assert by_sid["CompleteLaunchInStackGroup"]["Resource"] == by_sid["DetachFromStackGroup"]["Resource"]
     # The agent lists log groups before it sets a retention: a read-only action, scoped to log groups.
     assert by_sid["FindLogGroups"] == {
         "Sid": "FindLogGroups",
