@@ -3,7 +3,8 @@
 The sandbox and the tests use it where no AWS account exists. It listens only on the addresses
 given (loopback, and the Docker bridge gateway so that containers reach it), never on all of them.
 moto_gaps.py adds the few calls that provisioning and teardown make and moto lacks; moto_lifecycle.py
-adds the launch lifecycle hooks and the instance maintenance policy.
+adds the launch lifecycle hooks, the instance maintenance policy and capacity rebalancing; ec2_signals.py
+what EC2 does by itself that a drill asks for (a rebalance recommendation).
 
     python aws_emulator.py --listen 127.0.0.1:4566 --listen 172.17.0.1:4566
 
@@ -20,6 +21,7 @@ import threading
 
 from moto.server import ThreadedMotoServer
 
+import ec2_signals
 import moto_gaps
 import moto_lifecycle
 import moto_iam
@@ -34,6 +36,7 @@ def main(argv=None):
     moto_gaps.install()
     moto_lifecycle.install()
     moto_iam.install()
+    ec2_signals.install()
 
     # Every server thread dispatches to moto's process-wide backends, so they share one state.
     servers = [ThreadedMotoServer(ip_address=host, port=port, verbose=False) for host, port in args.listen]

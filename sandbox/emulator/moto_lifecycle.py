@@ -18,6 +18,10 @@ as an emulator that launches instances at once can:
 - CreateAutoScalingGroup and UpdateAutoScalingGroup keep the InstanceMaintenancePolicy and DescribeAutoScalingGroups
   returns it; moto drops it. UpdateAutoScalingGroup without a launch template, configuration or mixed instances
   policy keeps the group's (moto refuses such a request, AWS does not).
+- Capacity rebalancing: EC2 signals a rebalance recommendation for an instance (which has no API: a drill asks for it
+  at POST /spotkit-emulator/rebalance-recommendation?InstanceId=<id>, see ec2_signals.py), and a group with
+  CapacityRebalance launches a replacement first, above its desired capacity; the instance is terminated (the
+  desired capacity back as it was) once the replacement is InService, and stays when the replacement is abandoned.
 - StartInstanceRefresh with a DesiredConfiguration gives the group that configuration before replacing the
   instances that do not match it, and the refresh keeps its DesiredConfiguration and Preferences (AutoRollback
   included). Not emulated: the refresh still replaces at once and terminates before it launches (the sandbox runs
@@ -73,6 +77,13 @@ def _activities(group):
     return group.spotkit_activities
 
 
+def _successors(group):
+    """{new instance id: the instance it replaces once InService} of the group's launch-first replacements."""
+    if not hasattr(group, "spotkit_successors"):
+        group.spotkit_successors = {}
+    return group.spotkit_successors
+
+
 def active_instances(self):
     """FakeAutoScalingGroup's: an instance waiting on a hook counts towards the capacity, as on AWS."""
     return [state for state in self.instance_states if state.lifecycle_state in COUNTED_STATES]
@@ -106,12 +117,32 @@ def attach_instances(self, group_name, instance_ids):
     _hold(group, [state for state in group.instance_states if state.instance.id not in before])
 
 
+def replace_launch_first(backend, group, instance_id):
+    """Launch a replacement for the group's instance now, above the desired capacity; the instance goes once the
+    replacement is in service. Returns the replacement's id."""
+    before = {state.instance.id for state in group.instance_states}
+    group.set_desired_capacity(group.desired_capacity + 1)
+    [new] = [state for state in group.instance_states if state.instance.id not in before]
+    _successors(group)[new.instance.id] = instance_id
+    if new.lifecycle_state == "InService":
+        _retire_predecessor(backend, group, new.instance.id)
+    return new.instance.id
+
+
+def _retire_predecessor(backend, group, instance_id):
+    """The instance that instance_id replaces (launch first) goes, the desired capacity back as it was."""
+    old = _successors(group).pop(instance_id, None)
+    if old in {state.instance.id for state in group.instance_states}:
+        backend.terminate_instance(old, should_decrement=True)
+
+
 def _finish(backend, group, instance_id, result, why):
     action = _actions(group).pop(instance_id)
     state = next(state for state in group.instance_states if state.instance.id == instance_id)
     now = utcnow()
     if result == "CONTINUE":
         state.lifecycle_state = "InService"
+        _retire_predecessor(backend, group, instance_id)
         # As on AWS: the launch's activity spans the wait on the hook (how long a new instance took to serve).
         _activities(group).insert(0, {
             "ActivityId": str(uuid.uuid4()), "AutoScalingGroupName": group.name,
@@ -128,7 +159,8 @@ def _finish(backend, group, instance_id, result, why):
         "StatusMessage": "Instance failed to complete user's Lifecycle Action: Lifecycle Action with token %s was "
                          "abandoned: %s" % (action["token"], why),
     })
-    backend.terminate_instance(instance_id, should_decrement=False)
+    # An abandoned launch-first replacement is not replaced: the instance it was to replace stays.
+    backend.terminate_instance(instance_id, should_decrement=_successors(group).pop(instance_id, None) is not None)
 
 
 def expire_lifecycle_actions(backend):

@@ -5,8 +5,8 @@ then writes what it saw as JSON, as a visitor of the site would have seen the dr
 
 A request (site_fetch.py's: a .localhost name is this machine, HTTPS verified against --cafile) fails
 when it does not get HTTP 200 within --timeout seconds. The summary: `requests`,
-`failed`, `down_seconds` (from the first failed request to the first answered one after the last
-failure, or to the stop when none came; 0 when no request failed), `first_failure` and
+`failed`, `down_seconds` (the longest run of failed requests: from its first request to the first answered one
+after it, or to the stop when none came; 0 when no request failed), `first_failure` and
 `last_failure` (UTC, ISO 8601, or null). Standard library only.
 """
 
@@ -31,23 +31,28 @@ def iso(moment):
 
 
 class Probe:
-    """Counts requests and failures; `down` runs from the first failure to the first answer after the last one."""
+    """Counts requests and failures; `down` is the longest run of failed requests, from its first failure to the
+    first answer after it (or to the stop)."""
 
     def __init__(self):
         self.requests = self.failed = 0
-        self.first_failure = self.last_failure = self.back_up = None
+        self.first_failure = self.last_failure = self.run_started = None
+        self.longest = 0.0
 
     def record(self, started, ok):
         self.requests += 1
         if not ok:
             self.failed += 1
             self.first_failure = self.first_failure or started
-            self.last_failure, self.back_up = started, None
-        elif self.last_failure is not None and self.back_up is None:
-            self.back_up = started
+            self.last_failure = started
+            if self.run_started is None:
+                self.run_started = started
+        elif self.run_started is not None:
+            self.longest = max(self.longest, started - self.run_started)
+            self.run_started = None
 
     def summary(self, stopped):
-        down = 0.0 if self.first_failure is None else (self.back_up or stopped) - self.first_failure
+        down = self.longest if self.run_started is None else max(self.longest, stopped - self.run_started)
         return {"requests": self.requests, "failed": self.failed, "down_seconds": round(down, 1),
                 "first_failure": iso(self.first_failure), "last_failure": iso(self.last_failure)}
 

@@ -5,6 +5,8 @@ A module of its own name, not conftest, so that it does not clash with the other
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 import time
@@ -92,3 +94,15 @@ def stack_address(emulator):
         Filters=[{"Name": "tag:spotkit:stack", "Values": [STACK]}])["Addresses"]
     assert len(addresses) == 1, json.dumps(addresses, default=str)
     return addresses[0]
+
+
+def drill_line(run, kind, serving):
+    """(down seconds, failed, requests) from the drill's line `drill <kind> <stack>: down <D> s, failed requests <K>/<M>,
+    serving instance <id>`, which must name the instance that serves; the figure goes to $SPOTKIT_FIGURES when set."""
+    (line,) = [message for message in run.messages() if message.startswith("drill %s " % kind)]
+    match = re.fullmatch(r"drill %s %s: down (\d+\.\d) s, failed requests (\d+)/(\d+), serving instance %s" % (kind, STACK, serving), line)
+    assert match, line
+    if os.environ.get("SPOTKIT_FIGURES"):
+        with open(os.environ["SPOTKIT_FIGURES"], "a", encoding="utf-8") as stream:
+            stream.write(line + "\n")
+    return float(match.group(1)), int(match.group(2)), int(match.group(3))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
@@ -134,12 +136,12 @@ HOOK = {"LifecycleHookName": "spotkit-launch", "LifecycleTransition": "autoscali
         "HeartbeatTimeout": 900, "DefaultResult": "ABANDON"}
 
 
-def hooked_group(ec2, autoscaling, **hook):
+def hooked_group(ec2, autoscaling, capacity_rebalance=False, **hook):
     ec2.create_launch_template(LaunchTemplateName=NAME, LaunchTemplateData={"ImageId": "ami-12c6146b"})
     autoscaling.create_auto_scaling_group(
         AutoScalingGroupName=NAME, MinSize=1, MaxSize=1, DesiredCapacity=1, AvailabilityZones=["eu-west-1a"],
         MixedInstancesPolicy=group_version("1"), LifecycleHookSpecificationList=[dict(HOOK, **hook)],
-        InstanceMaintenancePolicy={"MinHealthyPercentage": 100, "MaxHealthyPercentage": 200})
+        InstanceMaintenancePolicy={"MinHealthyPercentage": 100, "MaxHealthyPercentage": 200}, CapacityRebalance=capacity_rebalance)
     group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[NAME])["AutoScalingGroups"][0]
     return group
 
@@ -232,3 +234,61 @@ def test_an_instance_terminated_while_it_waits_leaves_no_action_behind(clients):
     assert third not in (first, second) and state == "Pending:Wait"
     with pytest.raises(ClientError, match="No active Lifecycle Action found with instance ID %s" % first):
         complete(autoscaling, first, "CONTINUE")
+
+
+# --- sandbox/emulator/ec2_signals.py: a rebalance recommendation, and capacity rebalancing -----------------------
+
+
+def recommend_rebalance(aws, instance):
+    """(status, answer) of the emulator's stand-in for EC2's rebalance recommendation."""
+    request = urllib.request.Request("%s/spotkit-emulator/rebalance-recommendation?InstanceId=%s" % (aws.url, instance), method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def rebalancing_group(ec2, autoscaling):
+    hooked_group(ec2, autoscaling, capacity_rebalance=True)
+    [(first, _state)] = states(autoscaling)
+    complete(autoscaling, first, "CONTINUE")
+    return first
+
+
+def test_capacity_rebalancing_launches_first_and_terminates_once_the_replacement_is_in_service(aws, clients):
+    ec2, autoscaling = clients
+    first = rebalancing_group(ec2, autoscaling)
+
+    status, answer = recommend_rebalance(aws, first)
+
+    assert status == 200 and answer["Group"] == NAME, answer
+    replacement = answer["Replacement"]
+    assert sorted(states(autoscaling)) == sorted([(first, "InService"), (replacement, "Pending:Wait")])
+    complete(autoscaling, replacement, "CONTINUE")
+    assert states(autoscaling) == [(replacement, "InService")]
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[NAME])["AutoScalingGroups"][0]
+    assert group["DesiredCapacity"] == 1
+    assert ec2.describe_instances(InstanceIds=[first])["Reservations"][0]["Instances"][0]["State"]["Name"] == "terminated"
+
+
+def test_an_abandoned_rebalancing_replacement_leaves_the_instance_in_service(aws, clients):
+    ec2, autoscaling = clients
+    first = rebalancing_group(ec2, autoscaling)
+    replacement = recommend_rebalance(aws, first)[1]["Replacement"]
+
+    complete(autoscaling, replacement, "ABANDON")
+
+    assert states(autoscaling) == [(first, "InService")]
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[NAME])["AutoScalingGroups"][0]
+    assert group["DesiredCapacity"] == 1
+
+
+def test_a_rebalance_recommendation_without_capacity_rebalancing_or_group(aws, clients):
+    ec2, autoscaling = clients
+    hooked_group(ec2, autoscaling)
+    [(first, _state)] = states(autoscaling)
+    assert recommend_rebalance(aws, first) == (200, {"InstanceId": first, "Group": NAME, "Replacement": None})
+    assert states(autoscaling) == [(first, "Pending:Wait")]
+    status, answer = recommend_rebalance(aws, "i-00000000000000000")
+    assert status == 404 and "no Auto Scaling group holds instance i-00000000000000000" in answer["message"]

@@ -24,11 +24,12 @@ def probe_of(outcomes, interval=0.2):
     return probe
 
 
-def test_down_runs_from_the_first_failure_to_the_first_answer_after_the_last_one():
-    summary = probe_of([True, False, False, True, False, True, True]).summary(stopped=1002.0)
-    assert summary["requests"] == 7 and summary["failed"] == 3
-    # First failure at 1000.2, the last at 1000.8, answered again at 1001.0.
-    assert summary["down_seconds"] == 0.8
+def test_down_is_the_longest_run_of_failed_requests():
+    summary = probe_of([True, False, True, False, False, False, True, False, True]).summary(stopped=1002.0)
+    assert summary["requests"] == 9 and summary["failed"] == 5
+    # Runs: 1000.2-1000.4 (0.2 s), 1000.6-1001.2 (0.6 s), 1001.4-1001.6 (0.2 s).
+    assert summary["down_seconds"] == 0.6
+    assert (summary["first_failure"], summary["last_failure"]) == (site_prober.iso(1000.2), site_prober.iso(1001.4))
 
 
 def test_no_failure_is_no_downtime():
