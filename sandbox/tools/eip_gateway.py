@@ -4,15 +4,17 @@ stacks' ports on the controller and forwards them to whichever instance holds th
     python eip_gateway.py --config .sandbox/eip-gateway.json [--poll 0.5]
 
 The config (JSON): `instances_file`, the absolute path of a JSON object instance id -> the instance
-container's IPv4 address (rewritten by the sandbox; missing means no instance), and `stacks`, name ->
-`endpoint_url`, `region`, `access_key`, `secret_key` (the AWS emulator's) and `ports`, a list of
-`{"listen": "HOST:PORT", "target_port": N, "protocol": "tcp" | "udp"}`.
+container's IPv4 address (rewritten by the sandbox, read again when it changes; missing means no
+instance), and `stacks`, name -> `endpoint_url`, `region`, `access_key`, `secret_key` (the AWS
+emulator's) and `ports`, a list of `{"listen": "HOST:PORT", "target_port": N, "protocol": "tcp" | "udp"}`
+(never all interfaces; one listener per address and protocol).
 
 Every --poll seconds it asks the emulator which instance holds the addresses tagged spotkit:stack=NAME
-(the first associated one by AllocationId) and prints a line when a stack's route changes. TCP
-connections keep the instance they were opened to; with no instance, a connection is reset at once.
-UDP (HTTP/3) is relayed per client address, to the current holder. A bad config exits 2, a port that
-cannot be bound 1; SIGTERM or SIGINT stops it (exit 0). Standard library and boto3.
+(the first associated one by AllocationId) and prints a line when a stack's route changes; while the
+emulator does not answer, the last route stays (said once a minute). A TCP connection keeps the
+instance it was opened to; with no instance, a connection is reset at once. UDP (HTTP/3) is relayed
+per client address to the current holder; a session idle 60 s is dropped. A bad config exits 2, a
+port that cannot be bound 1; SIGTERM or SIGINT stops it (exit 0). Standard library and boto3.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ import struct
 import sys
 import time
 from pathlib import Path
+
+import boto3
+from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "emulator"))
 from listen import parse_address  # noqa: E402 pylint: disable=wrong-import-position
@@ -45,29 +50,48 @@ def log(line):
     print(line, flush=True)
 
 
-def check_port(value, where):
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        raise ConfigError("%s.target_port must be a port number (1-65535); got %r" % (where, value))
-    return value
+def require(ok, field, expected, value):
+    if not ok:
+        raise ConfigError("%s must be %s; got %r" % (field, expected, value))
 
 
-def check_ports(stack, ports):
-    if not isinstance(ports, list) or not ports:
-        raise ConfigError("stacks.%s.ports must be a non-empty list; got %r" % (stack, ports))
-    checked = []
-    for index, port in enumerate(ports):
-        where = "stacks.%s.ports[%d]" % (stack, index)
-        if not isinstance(port, dict):
-            raise ConfigError("%s must be an object; got %r" % (where, port))
-        try:
-            host, number = parse_address(port.get("listen") if isinstance(port.get("listen"), str) else "")
-        except argparse.ArgumentTypeError as error:
-            raise ConfigError("%s.listen: %s; got %r" % (where, error, port.get("listen"))) from None
-        if port.get("protocol") not in ("tcp", "udp"):
-            raise ConfigError("%s.protocol must be tcp or udp; got %r" % (where, port.get("protocol")))
-        checked.append({"host": host, "port": number, "protocol": port["protocol"],
-                        "target_port": check_port(port.get("target_port"), where)})
-    return checked
+def is_port(value):
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
+
+
+def check_port(port, where, listeners):
+    require(isinstance(port, dict), where, "an object", port)
+    listen, target, protocol = port.get("listen"), port.get("target_port"), port.get("protocol")
+    try:
+        host, number = parse_address(listen if isinstance(listen, str) else repr(listen))
+    except argparse.ArgumentTypeError as error:
+        raise ConfigError("%s.listen: %s" % (where, error)) from None
+    require(is_port(number), where + ".listen", "HOST:PORT with a port number (1-65535)", listen)
+    require(is_port(target), where + ".target_port", "a port number (1-65535)", target)
+    require(protocol in ("tcp", "udp"), where + ".protocol", "tcp or udp", protocol)
+    require((listen, protocol) not in listeners, where + ".listen", "listed once per protocol", listen)
+    listeners.add((listen, protocol))
+    return {"host": host, "port": number, "protocol": protocol, "target_port": target}
+
+
+def check_config(config):
+    """The config, checked (ConfigError names the field and the bad value); a port comes back as
+    {host, port, protocol, target_port}."""
+    require(isinstance(config, dict), "the config", "a JSON object", config)
+    instances, stacks = config.get("instances_file"), config.get("stacks")
+    require(isinstance(instances, str) and os.path.isabs(instances), "instances_file", "an absolute path", instances)
+    require(isinstance(stacks, dict) and stacks, "stacks", "a non-empty object", stacks)
+    checked, listeners = {}, set()
+    for name, stack in stacks.items():
+        require(isinstance(stack, dict), "stacks." + name, "an object", stack)
+        for key in EMULATOR_KEYS:
+            field = "stacks.%s.%s" % (name, key)
+            require(isinstance(stack.get(key), str) and stack[key], field, "a non-empty string", stack.get(key))
+        ports = stack.get("ports")
+        require(isinstance(ports, list) and ports, "stacks.%s.ports" % name, "a non-empty list", ports)
+        checked[name] = dict({key: stack[key] for key in EMULATOR_KEYS}, ports=[
+            check_port(port, "stacks.%s.ports[%d]" % (name, index), listeners) for index, port in enumerate(ports)])
+    return {"instances_file": instances, "stacks": checked}
 
 
 def load_config(path):
@@ -78,38 +102,8 @@ def load_config(path):
     return check_config(config)
 
 
-def check_config(config):
-    """The config, checked: raises ConfigError naming the field and the bad value."""
-    if not isinstance(config, dict):
-        raise ConfigError("the config must be a JSON object; got %r" % (config,))
-    instances = config.get("instances_file")
-    if not isinstance(instances, str) or not os.path.isabs(instances):
-        raise ConfigError("instances_file must be an absolute path; got %r" % (instances,))
-    stacks = config.get("stacks")
-    if not isinstance(stacks, dict) or not stacks:
-        raise ConfigError("stacks must be a non-empty object; got %r" % (stacks,))
-    checked, listeners = {}, set()
-    for name, stack in stacks.items():
-        if not isinstance(stack, dict):
-            raise ConfigError("stacks.%s must be an object; got %r" % (name, stack))
-        for key in EMULATOR_KEYS:
-            if not isinstance(stack.get(key), str) or not stack[key]:
-                raise ConfigError("stacks.%s.%s must be a non-empty string; got %r" % (name, key, stack.get(key)))
-        ports = check_ports(name, stack.get("ports"))
-        for port in ports:
-            listener = (port["host"], port["port"], port["protocol"])
-            if listener in listeners:
-                raise ConfigError("stacks.%s.ports: %s:%d/%s is listed twice" % ((name,) + listener))
-            listeners.add(listener)
-        checked[name] = dict({key: stack[key] for key in EMULATOR_KEYS}, ports=ports)
-    return {"instances_file": instances, "stacks": checked}
-
-
 def emulator_lookup(stacks):
     """describe(stack) -> the stack's Elastic IP addresses, asked of its emulator."""
-    import boto3  # pylint: disable=import-outside-toplevel (the tests' stubs need no boto3)
-    from botocore.config import Config  # pylint: disable=import-outside-toplevel
-
     # The emulator is on this machine: no proxy of the environment has a say. Short timeouts, as
     # the next poll comes soon. Clients made here, once: boto3's session is not thread-safe.
     config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "total_max_attempts": 2},
@@ -137,8 +131,10 @@ class Instances:
             return self.mapping
         if (stat.st_mtime_ns, stat.st_size) != self.seen:
             try:
-                self.mapping = json.loads(Path(self.path).read_text(encoding="utf-8"))
-                self.seen = (stat.st_mtime_ns, stat.st_size)
+                mapping = json.loads(Path(self.path).read_text(encoding="utf-8"))
+                if not isinstance(mapping, dict):
+                    raise ValueError("not a JSON object of instance id -> IPv4 address")
+                self.mapping, self.seen = mapping, (stat.st_mtime_ns, stat.st_size)
             except (OSError, ValueError) as error:
                 log("eip_gateway: cannot read %s (%s); keeping the last instances" % (self.path, error))
         return self.mapping
@@ -272,7 +268,8 @@ class Gateway:
         while True:
             try:
                 addresses = await asyncio.to_thread(self.describe, stack)
-            except Exception as error:  # pylint: disable=broad-except (botocore's and the network's: no answer)
+            except Exception as error:  # pylint: disable=broad-exception-caught
+                # Any error, botocore's or the network's: the emulator did not answer.
                 if outage_logged is None or time.monotonic() - outage_logged >= OUTAGE_LOG_EVERY:
                     log("%s: the emulator does not answer (%s); keeping the last route" % (stack, error))
                     outage_logged = time.monotonic()

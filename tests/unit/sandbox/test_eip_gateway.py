@@ -259,10 +259,12 @@ def stack_with(**changes):
      "stacks.blog.ports[0].listen: refusing to listen on all interfaces ('0.0.0.0:80')"),
     (stack_with(ports=[{"listen": "127.0.0.1:80", "target_port": "80", "protocol": "tcp"}]),
      "stacks.blog.ports[0].target_port must be a port number (1-65535); got '80'"),
+    (stack_with(ports=[{"listen": "127.0.0.1:80000", "target_port": 80, "protocol": "tcp"}]),
+     "stacks.blog.ports[0].listen must be HOST:PORT with a port number (1-65535); got '127.0.0.1:80000'"),
     (stack_with(ports=[{"listen": "127.0.0.1:80", "target_port": 80, "protocol": "sctp"}]),
      "stacks.blog.ports[0].protocol must be tcp or udp; got 'sctp'"),
     (stack_with(ports=[{"listen": "127.0.0.1:80", "target_port": p, "protocol": "tcp"} for p in (80, 81)]),
-     "stacks.blog.ports: 127.0.0.1:80/tcp is listed twice"),
+     "stacks.blog.ports[1].listen must be listed once per protocol; got '127.0.0.1:80'"),
 ])
 def test_a_bad_config_is_refused_naming_the_field_and_the_value(config, message):
     with pytest.raises(eip_gateway.ConfigError) as raised:
