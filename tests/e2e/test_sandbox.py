@@ -1,5 +1,5 @@
 """The sandbox end to end, as a user runs it: `ansible-playbook site.yml` from nothing, a second run,
-publishing by git push, the interruption drill, teardown.
+publishing by git push, the drills (termination, interruption, rebalance), teardown.
 
 The tests run in file order and share one sandbox: each starts where the previous one left off.
 Any sandbox already up on this machine is torn down first.
@@ -229,6 +229,26 @@ def test_interruption_drill_the_old_instance_serves_until_its_replacement_holds_
     # Served throughout, as far as the replacement was ready before the old instance stopped its services 20 s before
     # the notice's time: the longest outage is the gap between the two, not a boot.
     assert down <= 5.0, (down, failed, requests)
+
+
+def test_rebalance_drill_capacity_rebalancing_replaces_the_instance_and_no_request_fails(emulator):
+    (before,) = instance_ids()
+
+    run = ansible_playbook("playbooks/drill.yml", "-e", "drill_kind=rebalance")
+
+    (after,) = instance_ids()
+    assert after != before
+    down, failed, requests = drill_line(run, "rebalance", after)
+    assert failed == 0 and down == 0.0 and requests > 0, (down, failed, requests)
+    assert stack_address(emulator).get("InstanceId") == after
+    # The watcher told the stack's topic; the group launched first and terminated the old instance once the new one
+    # was in service, back to one instance.
+    assert "%s: AWS recommends rebalancing %s" % (STACK, before) in (STATE_DIR / "notifications.log").read_text()
+    group = emulator("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=["spotkit-" + STACK])["AutoScalingGroups"][0]
+    assert [(i["InstanceId"], i["LifecycleState"]) for i in group["Instances"]] == [(after, "InService")]
+    assert group["DesiredCapacity"] == 1
+    state = emulator("ec2").describe_instances(InstanceIds=[before])["Reservations"][0]["Instances"][0]["State"]["Name"]
+    assert state == "terminated"
 
 
 def test_a_first_boot_that_cannot_reach_the_git_remote_tries_again_and_serves_once_it_answers(emulator):
