@@ -29,7 +29,7 @@ NAMESPACE = "spotkit.ec2"
 # What must never ship: the sandbox and its front door, the sandbox-only playbooks, tests, tooling.
 NOT_SHIPPED = re.compile(
     r"^(sandbox|tests|molecule|benchmarks|scripts|collections|\.config|\.ci)(/|$)"
-    r"|^site\.yml$|^playbooks/(teardown|drill)\.yml$"
+    r"|^site\.yml$|^playbooks/(teardown|drill)\.yml$|^playbooks/drills(/|$)"
 )
 # ansible-doc's type for each plugins/ directory; an action plugin is documented by the module of its name.
 DOC_TYPES = {
