@@ -95,26 +95,40 @@ def _launched_version(instance):
     return next((tag["value"] for tag in instance.get_tags() if tag["key"] == VERSION_TAG), None)
 
 
+def outdated_instances(group):
+    """The group's instance states that were not launched from its current launch template version."""
+    current = str(group.ec2_launch_template.get_version(group.launch_template_version).number)
+    return [state for state in group.instance_states if _launched_version(state.instance) != current]
+
+
+def record_refresh(group, preferences, status, reason, started):
+    """A new refresh of the group, newest first in what DescribeInstanceRefreshes lists; returns it."""
+    done = status not in ("Pending", "InProgress")
+    refresh = {
+        "InstanceRefreshId": str(uuid.uuid4()),
+        "AutoScalingGroupName": group.name,
+        "Status": status,
+        "StatusReason": reason,
+        "StartTime": started,
+        "PercentageComplete": 100 if done else 0,
+        "InstancesToUpdate": 0 if done else 1,
+        "Preferences": preferences,
+    }
+    if done:
+        refresh["EndTime"] = utcnow()
+    group.spotkit_instance_refreshes = [refresh] + getattr(group, "spotkit_instance_refreshes", [])
+    return refresh
+
+
 def start_instance_refresh(self):
     name = self._get_param("AutoScalingGroupName")
     group = self.autoscaling_backend.describe_auto_scaling_groups([name])[0]
-    current = str(group.ec2_launch_template.get_version(group.launch_template_version).number)
-    outdated = [state.instance.id for state in group.instance_states if _launched_version(state.instance) != current]
+    outdated = [state.instance.id for state in outdated_instances(group)]
     started = utcnow()
     for instance_id in outdated:
         self.autoscaling_backend.terminate_instance(instance_id, should_decrement=False)
-    refresh = {
-        "InstanceRefreshId": str(uuid.uuid4()),
-        "AutoScalingGroupName": name,
-        "Status": "Successful",
-        "StatusReason": "%d instance(s) replaced" % len(outdated),
-        "StartTime": started,
-        "EndTime": utcnow(),
-        "PercentageComplete": 100,
-        "InstancesToUpdate": 0,
-        "Preferences": self._get_param("Preferences", {}),
-    }
-    group.spotkit_instance_refreshes = [refresh] + getattr(group, "spotkit_instance_refreshes", [])
+    refresh = record_refresh(group, self._get_param("Preferences", {}), "Successful",
+                             "%d instance(s) replaced" % len(outdated), started)
     return ActionResult({"InstanceRefreshId": refresh["InstanceRefreshId"]})
 
 

@@ -24,8 +24,11 @@ as an emulator that launches instances at once can:
   desired capacity back as it was) once the replacement is InService, and stays when the replacement is abandoned.
 - StartInstanceRefresh with a DesiredConfiguration gives the group that configuration before replacing the
   instances that do not match it, and the refresh keeps its DesiredConfiguration and Preferences (AutoRollback
-  included). Not emulated: the refresh still replaces at once and terminates before it launches (the sandbox runs
-  one container per stack on fixed ports), so it never waits for the new instance and never rolls back.
+  included). In a group with a launch hook and a minimum healthy percentage of 100 (the refresh's, else the
+  maintenance policy's), an outdated instance in service is replaced launch first: the refresh is InProgress until
+  the replacement is in service (the instance goes, the refresh is Successful) or abandoned (the replacement goes;
+  with AutoRollback the group is given back its previous configuration and the refresh is RollbackSuccessful, else
+  Failed). An outdated instance that is not in service serves nothing and is replaced at once, as before.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from moto.autoscaling.models import AutoScalingBackend, FakeAutoScalingGroup
 from moto.autoscaling.responses import AutoScalingResponse
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
+
+import moto_gaps
 
 LAUNCHING = "autoscaling:EC2_INSTANCE_LAUNCHING"
 WAITING = "Pending:Wait"
@@ -78,7 +83,8 @@ def _activities(group):
 
 
 def _successors(group):
-    """{new instance id: the instance it replaces once InService} of the group's launch-first replacements."""
+    """{new instance id: {replaces: the instance it replaces once InService, refresh: the refresh it is part of, or
+    None}} of the group's launch-first replacements."""
     if not hasattr(group, "spotkit_successors"):
         group.spotkit_successors = {}
     return group.spotkit_successors
@@ -117,23 +123,78 @@ def attach_instances(self, group_name, instance_ids):
     _hold(group, [state for state in group.instance_states if state.instance.id not in before])
 
 
-def replace_launch_first(backend, group, instance_id):
+def replace_launch_first(backend, group, instance_id, refresh=None):
     """Launch a replacement for the group's instance now, above the desired capacity; the instance goes once the
     replacement is in service. Returns the replacement's id."""
     before = {state.instance.id for state in group.instance_states}
     group.set_desired_capacity(group.desired_capacity + 1)
     [new] = [state for state in group.instance_states if state.instance.id not in before]
-    _successors(group)[new.instance.id] = instance_id
+    _successors(group)[new.instance.id] = {"replaces": instance_id, "refresh": refresh}
     if new.lifecycle_state == "InService":
         _retire_predecessor(backend, group, new.instance.id)
     return new.instance.id
 
 
+def _pending(group, refresh):
+    return [new for new, entry in _successors(group).items() if entry["refresh"] is refresh]
+
+
 def _retire_predecessor(backend, group, instance_id):
-    """The instance that instance_id replaces (launch first) goes, the desired capacity back as it was."""
-    old = _successors(group).pop(instance_id, None)
-    if old in {state.instance.id for state in group.instance_states}:
-        backend.terminate_instance(old, should_decrement=True)
+    """The instance that instance_id replaces (launch first) goes, the desired capacity back as it was; a refresh
+    with no replacement left to wait for succeeded."""
+    entry = _successors(group).pop(instance_id, None)
+    if entry is None:
+        return
+    if entry["replaces"] in {state.instance.id for state in group.instance_states}:
+        backend.terminate_instance(entry["replaces"], should_decrement=True)
+    refresh = entry["refresh"]
+    if refresh is not None and not _pending(group, refresh):
+        refresh.update(Status="Successful", StatusReason="the new instances are in service", PercentageComplete=100,
+                       InstancesToUpdate=0, EndTime=utcnow())
+
+
+def _abandon_replacement(backend, group, instance_id, why):
+    """A launch-first replacement was abandoned: it goes, the desired capacity back as it was, and the instance it was
+    to replace stays; its refresh fails, and rolls back when asked to."""
+    entry = _successors(group).pop(instance_id)
+    backend.terminate_instance(instance_id, should_decrement=True)
+    refresh = entry["refresh"]
+    if refresh is None:
+        return
+    for other in _pending(group, refresh):
+        del _successors(group)[other]
+        backend.terminate_instance(other, should_decrement=True)
+    previous = _rollbacks(group).pop(refresh["InstanceRefreshId"], None)
+    rollback = refresh["Preferences"].get("AutoRollback") and previous is not None
+    if rollback:
+        _set_policy(group, previous)
+    refresh.update(Status="RollbackSuccessful" if rollback else "Failed", InstancesToUpdate=0, EndTime=utcnow(),
+                   StatusReason="instance %s did not complete its launch: %s%s" % (
+                       instance_id, why, "; the group is back to its previous configuration" if rollback else ""))
+
+
+def _rollbacks(group):
+    """{refresh id: the group's mixed instances policy before the refresh}."""
+    if not hasattr(group, "spotkit_rollbacks"):
+        group.spotkit_rollbacks = {}
+    return group.spotkit_rollbacks
+
+
+def _named_policy(policy):
+    """A copy of a group's mixed instances policy that moto takes back: moto keeps the template's id next to its
+    name, and refuses a policy that names both."""
+    policy = copy.deepcopy(policy)
+    spec = (policy or {}).get("LaunchTemplate", {}).get("LaunchTemplateSpecification", {})
+    if spec.get("LaunchTemplateName"):
+        spec.pop("LaunchTemplateId", None)
+    return policy
+
+
+def _set_policy(group, policy):
+    policy = _named_policy(policy)
+    group.update(availability_zones=[], desired_capacity=None, max_size=None, min_size=None, launch_config_name=None,
+                 launch_template={}, vpc_zone_identifier=None, health_check_period=None, health_check_type=None,
+                 mixed_instances_policy=policy)
 
 
 def _finish(backend, group, instance_id, result, why):
@@ -159,8 +220,10 @@ def _finish(backend, group, instance_id, result, why):
         "StatusMessage": "Instance failed to complete user's Lifecycle Action: Lifecycle Action with token %s was "
                          "abandoned: %s" % (action["token"], why),
     })
-    # An abandoned launch-first replacement is not replaced: the instance it was to replace stays.
-    backend.terminate_instance(instance_id, should_decrement=_successors(group).pop(instance_id, None) is not None)
+    if instance_id in _successors(group):
+        _abandon_replacement(backend, group, instance_id, why)
+    else:
+        backend.terminate_instance(instance_id, should_decrement=False)
 
 
 def expire_lifecycle_actions(backend):
@@ -249,12 +312,7 @@ def backend_update_auto_scaling_group(self, name, availability_zones, desired_ca
     """AutoScalingBackend's: no launch template, configuration or mixed instances policy means the group's own."""
     group = _group(self, name)
     if not (launch_config_name or launch_template or mixed_instances_policy):
-        mixed_instances_policy = copy.deepcopy(group.mixed_instances_policy)
-        if mixed_instances_policy:
-            # moto keeps the template's id next to its name, and refuses a request that names both.
-            spec = mixed_instances_policy["LaunchTemplate"]["LaunchTemplateSpecification"]
-            if spec.get("LaunchTemplateName"):
-                spec.pop("LaunchTemplateId", None)
+        mixed_instances_policy = _named_policy(group.mixed_instances_policy)
         launch_config_name = None if mixed_instances_policy else getattr(group, "launch_configuration_name", None)
         if not (mixed_instances_policy or launch_config_name):
             launch_template = {"LaunchTemplateId": group.ec2_launch_template.id,
@@ -273,19 +331,39 @@ def delete_auto_scaling_group(self):
     return _original["delete_auto_scaling_group"](self)
 
 
+def _min_healthy(group, preferences):
+    """The refresh's minimum healthy percentage, else the maintenance policy's, else AWS's default (90)."""
+    policy = group.instance_maintenance_policy or {}
+    return int(preferences.get("MinHealthyPercentage", policy.get("MinHealthyPercentage", 90)))
+
+
 def start_instance_refresh(self):
     """AutoScalingResponse's (moto_gaps.py's): a desired configuration becomes the group's first; the refresh keeps
-    it with its preferences."""
-    expire_lifecycle_actions(self.autoscaling_backend)
+    it with its preferences; it launches first where the group must keep its instances in service (above)."""
+    backend = self.autoscaling_backend
+    expire_lifecycle_actions(backend)
     name = self._get_param("AutoScalingGroupName")
-    group = _group(self.autoscaling_backend, name)
+    group = _group(backend, name)
     desired = self._get_param("DesiredConfiguration") or {}
+    preferences = self._get_param("Preferences", {})
+    previous = copy.deepcopy(group.mixed_instances_policy)
     if desired.get("MixedInstancesPolicy"):
-        group.update(availability_zones=[], desired_capacity=None, max_size=None, min_size=None,
-                     launch_config_name=None, launch_template={}, vpc_zone_identifier=None, health_check_period=None,
-                     health_check_type=None, mixed_instances_policy=desired["MixedInstancesPolicy"])
-    result = _original["start_instance_refresh"](self)
-    refresh = group.spotkit_instance_refreshes[0]
+        _set_policy(group, desired["MixedInstancesPolicy"])
+    outdated = moto_gaps.outdated_instances(group)
+    in_service = [state.instance.id for state in outdated if state.lifecycle_state == "InService"]
+    if in_service and _launch_hooks(backend, name) and _min_healthy(group, preferences) >= 100:
+        refresh = moto_gaps.record_refresh(group, preferences, "InProgress",
+                                           "waiting for the new instances to be in service", utcnow())
+        _rollbacks(group)[refresh["InstanceRefreshId"]] = previous
+        for state in outdated:
+            if state.instance.id not in in_service:
+                backend.terminate_instance(state.instance.id, should_decrement=False)
+        for instance_id in in_service:
+            replace_launch_first(backend, group, instance_id, refresh)
+        result = ActionResult({"InstanceRefreshId": refresh["InstanceRefreshId"]})
+    else:
+        result = _original["start_instance_refresh"](self)
+        refresh = group.spotkit_instance_refreshes[0]
     if desired:
         refresh["DesiredConfiguration"] = desired
     return result

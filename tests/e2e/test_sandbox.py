@@ -1,5 +1,5 @@
 """The sandbox end to end, as a user runs it: `ansible-playbook site.yml` from nothing, a second run,
-publishing by git push, the drills (termination, interruption, rebalance), teardown.
+publishing by git push, the drills (termination, interruption, rebalance, bad refresh), teardown.
 
 The tests run in file order and share one sandbox: each starts where the previous one left off.
 Any sandbox already up on this machine is torn down first.
@@ -251,6 +251,24 @@ def test_rebalance_drill_capacity_rebalancing_replaces_the_instance_and_no_reque
     assert state == "terminated"
 
 
+def test_bad_refresh_drill_rolls_back_and_the_old_instance_serves_throughout(emulator):
+    (before,) = instance_ids()
+    autoscaling = emulator("autoscaling")
+
+    run = ansible_playbook("playbooks/drill.yml", "-e", "drill_kind=bad-refresh")
+
+    assert instance_ids() == [before]
+    down, failed, requests = drill_line(run, "bad-refresh", before)
+    assert failed == 0 and down == 0.0 and requests > 0, (down, failed, requests)
+    # The refresh launched first; its instance never served, abandoned its launch, and the group went back.
+    refresh = autoscaling.describe_instance_refreshes(AutoScalingGroupName="spotkit-" + STACK)["InstanceRefreshes"][0]
+    assert refresh["Status"] == "RollbackSuccessful", refresh
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["spotkit-" + STACK])["AutoScalingGroups"][0]
+    assert [(i["InstanceId"], i["LifecycleState"]) for i in group["Instances"]] == [(before, "InService")]
+    assert group["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]["Version"] == group["Instances"][0]["LaunchTemplate"]["Version"]
+    assert stack_address(emulator).get("InstanceId") == before
+
+
 def test_a_first_boot_that_cannot_reach_the_git_remote_tries_again_and_serves_once_it_answers(emulator):
     (before,) = instance_ids()
     head = STATE_DIR / "project.git" / "HEAD"
@@ -283,8 +301,9 @@ def test_a_changed_stack_reaches_a_new_instance_through_an_instance_refresh(emul
 
     (after,) = instance_ids()
     assert after != before
-    refreshes = emulator("autoscaling").describe_instance_refreshes(AutoScalingGroupName="spotkit-" + STACK)["InstanceRefreshes"]
-    assert [refresh["Status"] for refresh in refreshes] == ["Successful"]
+    # The newest refresh: it launched first, and the old instance went once the new one was in service.
+    refresh = emulator("autoscaling").describe_instance_refreshes(AutoScalingGroupName="spotkit-" + STACK)["InstanceRefreshes"][0]
+    assert refresh["Status"] == "Successful", refresh
     assert said(run, "blog: %s serves, instance %s, booted" % (SITE, after)), run.messages()
     assert stack_address(emulator).get("InstanceId") == after
     # The new instance runs the distribution's ansible-core, for its first pull and for the timer's.

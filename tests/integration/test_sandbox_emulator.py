@@ -221,6 +221,53 @@ def test_a_refresh_with_a_desired_configuration_gives_it_to_the_group_and_keeps_
     assert replacement != first and state == "Pending:Wait"
 
 
+def refresh_to_version_2(ec2, autoscaling):
+    """A hooked group whose first instance is in service, refreshed launch first to template version 2; returns
+    (the first instance, its replacement, the refresh id)."""
+    hooked_group(ec2, autoscaling)
+    [(first, _state)] = states(autoscaling)
+    complete(autoscaling, first, "CONTINUE")
+    ec2.create_launch_template_version(LaunchTemplateName=NAME, LaunchTemplateData={"ImageId": "ami-12c6146b"})
+    preferences = {"MinHealthyPercentage": 100, "MaxHealthyPercentage": 200, "SkipMatching": True, "AutoRollback": True}
+    refresh_id = autoscaling.start_instance_refresh(AutoScalingGroupName=NAME, Preferences=preferences,
+                                                    DesiredConfiguration={"MixedInstancesPolicy": group_version("2")})["InstanceRefreshId"]
+    [replacement] = [instance for instance, state in states(autoscaling) if instance != first]
+    assert sorted(states(autoscaling)) == sorted([(first, "InService"), (replacement, "Pending:Wait")])
+    return first, replacement, refresh_id
+
+
+def refresh_of(autoscaling, refresh_id):
+    return autoscaling.describe_instance_refreshes(AutoScalingGroupName=NAME, InstanceRefreshIds=[refresh_id])["InstanceRefreshes"][0]
+
+
+def test_a_refresh_launches_first_and_terminates_once_the_new_instance_is_in_service(clients):
+    ec2, autoscaling = clients
+    first, replacement, refresh_id = refresh_to_version_2(ec2, autoscaling)
+    assert refresh_of(autoscaling, refresh_id)["Status"] == "InProgress"
+
+    complete(autoscaling, replacement, "CONTINUE")
+
+    assert states(autoscaling) == [(replacement, "InService")]
+    assert refresh_of(autoscaling, refresh_id)["Status"] == "Successful"
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[NAME])["AutoScalingGroups"][0]
+    assert group["DesiredCapacity"] == 1
+    assert group["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]["Version"] == "2"
+
+
+def test_a_refresh_whose_new_instance_is_abandoned_rolls_back_and_the_old_one_stays(clients):
+    ec2, autoscaling = clients
+    first, replacement, refresh_id = refresh_to_version_2(ec2, autoscaling)
+
+    complete(autoscaling, replacement, "ABANDON")
+
+    assert states(autoscaling) == [(first, "InService")]
+    refresh = refresh_of(autoscaling, refresh_id)
+    assert refresh["Status"] == "RollbackSuccessful" and replacement in refresh["StatusReason"], refresh
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[NAME])["AutoScalingGroups"][0]
+    assert group["DesiredCapacity"] == 1
+    assert group["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]["Version"] == "1"
+
+
 def test_an_instance_terminated_while_it_waits_leaves_no_action_behind(clients):
     ec2, autoscaling = clients
     hooked_group(ec2, autoscaling, HeartbeatTimeout=1)

@@ -10,7 +10,8 @@ from harness import REPO
 
 
 def imported_roles(node):
-    """The role names of every import_role/include_role under node, in order."""
+    """The role names of every import_role/include_role under node that applies the whole role (one of its task
+    files, tasks_from, is not an application of the role), in order."""
     if isinstance(node, list):
         return [name for item in node for name in imported_roles(item)]
     if not isinstance(node, dict):
@@ -18,7 +19,8 @@ def imported_roles(node):
     found = []
     for key, value in node.items():
         if key in ("ansible.builtin.import_role", "ansible.builtin.include_role", "import_role", "include_role"):
-            found.append(value["name"])
+            if "tasks_from" not in value:
+                found.append(value["name"])
         else:
             found.extend(imported_roles(value))
     return found
