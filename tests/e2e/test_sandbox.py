@@ -251,9 +251,16 @@ def test_rebalance_drill_capacity_rebalancing_replaces_the_instance_and_no_reque
     assert state == "terminated"
 
 
+def group_version(autoscaling):
+    """The launch template version the stack's group launches from."""
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["spotkit-" + STACK])["AutoScalingGroups"][0]
+    return group["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]["Version"]
+
+
 def test_bad_refresh_drill_rolls_back_and_the_old_instance_serves_throughout(emulator):
     (before,) = instance_ids()
     autoscaling = emulator("autoscaling")
+    version = group_version(autoscaling)
 
     run = ansible_playbook("playbooks/drill.yml", "-e", "drill_kind=bad-refresh")
 
@@ -265,7 +272,7 @@ def test_bad_refresh_drill_rolls_back_and_the_old_instance_serves_throughout(emu
     assert refresh["Status"] == "RollbackSuccessful", refresh
     group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["spotkit-" + STACK])["AutoScalingGroups"][0]
     assert [(i["InstanceId"], i["LifecycleState"]) for i in group["Instances"]] == [(before, "InService")]
-    assert group["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]["Version"] == group["Instances"][0]["LaunchTemplate"]["Version"]
+    assert group_version(autoscaling) == version
     assert stack_address(emulator).get("InstanceId") == before
 
 
