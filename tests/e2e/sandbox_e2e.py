@@ -96,6 +96,16 @@ def stack_address(emulator):
     return addresses[0]
 
 
+def stack_group(autoscaling):
+    """The stack's Auto Scaling group, as the emulator describes it."""
+    return autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["spotkit-" + STACK])["AutoScalingGroups"][0]
+
+
+def group_states(group):
+    """[(instance id, lifecycle state)] of the group's instances."""
+    return [(instance["InstanceId"], instance["LifecycleState"]) for instance in group["Instances"]]
+
+
 def drill_line(run, kind, serving):
     """(down seconds, failed, requests) from the drill's line `drill <kind> <stack>: down <D> s, failed requests <K>/<M>,
     serving instance <id>`, which must name the instance that serves; the figure goes to $SPOTKIT_FIGURES when set."""

@@ -29,12 +29,14 @@ from sandbox_e2e import (
     ansible_playbook,
     drill_line,
     fetch,
+    group_states,
     http_get,
     instance_exec,
     instance_ids,
     said,
     sandbox_containers,
     stack_address,
+    stack_group,
     wait_for,
 )
 
@@ -114,8 +116,8 @@ def test_elastic_ip_is_associated_with_the_booted_instance(emulator):
     assert stack_address(emulator).get("InstanceId") == booted[0]
     # It waited on the group's launch hook until it served and held the address (docs/operations.md#a-new-instance).
     autoscaling = emulator("autoscaling")
-    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["spotkit-" + STACK])["AutoScalingGroups"][0]
-    assert [(i["InstanceId"], i["LifecycleState"]) for i in group["Instances"]] == [(booted[0], "InService")]
+    group = stack_group(autoscaling)
+    assert group_states(group) == [(booted[0], "InService")]
     [launch] = [a for a in autoscaling.describe_scaling_activities(AutoScalingGroupName=group["AutoScalingGroupName"])["Activities"]
                 if a["Description"].endswith(booted[0])]
     assert launch["StatusCode"] == "Successful"
@@ -226,8 +228,8 @@ def test_interruption_drill_the_old_instance_serves_until_its_replacement_holds_
     # and told the stack's topic; it is no longer in the group, and the replacement is.
     messages = (STATE_DIR / "notifications.log").read_text()
     assert "%s: AWS reclaims %s at " % (STACK, before) in messages and "a replacement is starting" in messages, messages[-2000:]
-    group = emulator("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=["spotkit-" + STACK])["AutoScalingGroups"][0]
-    assert [(i["InstanceId"], i["LifecycleState"]) for i in group["Instances"]] == [(after, "InService")]
+    group = stack_group(emulator("autoscaling"))
+    assert group_states(group) == [(after, "InService")]
     # The old instance serves until 20 s before the notice's time; the replacement from when it took the address and
     # completed its launch hook. A visitor sees no outage when the second came first (5 s: the gateway's switch and
     # the prober's one-second timeout), else one of the gap between the two, never one of the replacement's boot.
@@ -254,8 +256,8 @@ def test_rebalance_drill_capacity_rebalancing_replaces_the_instance_and_no_reque
     # The watcher told the stack's topic; the group launched first and terminated the old instance once the new one
     # was in service, back to one instance.
     assert "%s: AWS recommends rebalancing %s" % (STACK, before) in (STATE_DIR / "notifications.log").read_text()
-    group = emulator("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=["spotkit-" + STACK])["AutoScalingGroups"][0]
-    assert [(i["InstanceId"], i["LifecycleState"]) for i in group["Instances"]] == [(after, "InService")]
+    group = stack_group(emulator("autoscaling"))
+    assert group_states(group) == [(after, "InService")]
     assert group["DesiredCapacity"] == 1
     state = emulator("ec2").describe_instances(InstanceIds=[before])["Reservations"][0]["Instances"][0]["State"]["Name"]
     assert state == "terminated"
@@ -263,8 +265,7 @@ def test_rebalance_drill_capacity_rebalancing_replaces_the_instance_and_no_reque
 
 def group_version(autoscaling):
     """The launch template version the stack's group launches from."""
-    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["spotkit-" + STACK])["AutoScalingGroups"][0]
-    return group["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]["Version"]
+    return stack_group(autoscaling)["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]["Version"]
 
 
 def test_bad_refresh_drill_rolls_back_and_the_old_instance_serves_throughout(emulator):
@@ -280,8 +281,7 @@ def test_bad_refresh_drill_rolls_back_and_the_old_instance_serves_throughout(emu
     # The refresh launched first; its instance never served, abandoned its launch, and the group went back.
     refresh = autoscaling.describe_instance_refreshes(AutoScalingGroupName="spotkit-" + STACK)["InstanceRefreshes"][0]
     assert refresh["Status"] == "RollbackSuccessful", refresh
-    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["spotkit-" + STACK])["AutoScalingGroups"][0]
-    assert [(i["InstanceId"], i["LifecycleState"]) for i in group["Instances"]] == [(before, "InService")]
+    assert group_states(stack_group(autoscaling)) == [(before, "InService")]
     assert group_version(autoscaling) == version
     assert stack_address(emulator).get("InstanceId") == before
 
