@@ -89,7 +89,7 @@ def project_commit(repo, version):
 
 def bake_plan(stack, plan, base_image, variables):
     """The stack image's inputs, its key and the tags of the image and of its builder."""
-    commit = project_commit(variables["spot_pull_repo"], variables["spot_pull_version"])
+    commit = project_commit(variables.get("spot_controller_pull_repo") or variables["spot_pull_repo"], variables["spot_pull_version"])
     images = service_images(variables["spot_services"])
     key = bake_key(base_image, commit, images, plan["settings"])
     return {"commit": commit, "images": images, "key": key, "image_tags": image_tags(stack, base_image, commit, images, key),

@@ -801,6 +801,21 @@ def check_pull_source(repo, version):
         raise ValueError("spot_pull_version must be a branch, tag or commit of spot_pull_repo; got %r" % (version,))
 
 
+def check_controller_pull_repo(repo):
+    """spot_controller_pull_repo: where the controller asks for the project's commit (the stack image's key), when it
+    reaches the project by another URL than the instance does (the sandbox: a local path); empty: spot_pull_repo."""
+    if repo in (None, ""):
+        return ""
+    if isinstance(repo, str) and CREDENTIAL_IN_URL_PATTERN.match(repo):
+        # Never repeat it: the URL holds a password or a token.
+        raise ValueError("spot_controller_pull_repo must not hold credentials; the controller's git finds them itself "
+                         "(a credential helper, ~/.ssh)")
+    if not isinstance(repo, str) or not any(pattern.match(repo) for pattern in PULL_URL_PATTERNS):
+        raise ValueError("spot_controller_pull_repo must be empty or an https://, ssh://, scp-style (git@host:path) or "
+                         "file:/// git URL; got %r" % (repo,))
+    return repo
+
+
 def _check_own_parameter(variable, stack, parameter):
     """An SSM parameter that the operator stores and the instance reads: the stack's own, so that the instance
     role may read it, and none that spotkit.ec2 writes itself."""
@@ -1098,6 +1113,7 @@ def state_bucket_plan(stack, region, checked, services):
 PLAN_VARIABLES = (
     "spot_state", "spot_region", "spot_services", "spot_instance_types", "spot_image_id", "spot_domain", "spot_hosted_zone",
     "spot_ssh_cidrs", "spot_key_name", "spot_instance_vars", "spot_pull_repo", "spot_pull_version", "spot_pull_credential", "spot_pull_verify",
+    "spot_controller_pull_repo",
     "spot_endpoint_url", "spot_instance_endpoint_url", "spot_endpoint_access_key", "spot_endpoint_secret_key",
     "spot_alarm_email", "spot_instance_policy_arns", "spot_root_volume_size",
     "spot_alarm_webhooks", "spot_alarm_health_check_path", "spot_alarm_health_check_match",
@@ -1204,6 +1220,7 @@ def _checks(stack, variables, instance_variables):
         # Only what an instance runs needs a project; a stack that goes needs none.
         "pull": lambda: get("spot_state", "present") == "absent" or check_pull_source(get("spot_pull_repo"), get("spot_pull_version")),
         "pull_credential": lambda: check_pull_credential(stack, get("spot_pull_credential"), get("spot_pull_repo")),
+        "controller_pull_repo": lambda: check_controller_pull_repo(get("spot_controller_pull_repo", "")),
         "pull_verify": lambda: check_pull_verify(get("spot_pull_verify")),
         "access": lambda: check_access(stack, get("spot_session_manager", True), get("spot_tailscale", False),
                                        get("spot_tailscale_auth_parameter", ""), get("spot_tailscale_ssh", False)),

@@ -31,10 +31,12 @@ def test_stack_api_document_matches_the_spec():
 
 
 def inventory_stacks(directory):
-    """{stack: variables} of an inventory directory: role defaults, then group_vars, then host variables."""
+    """{stack: variables} of an inventory directory: role defaults, then group_vars, then host variables. The one
+    template the inventories use in a checked variable, the inventory's own directory, is filled in."""
     hosts = {}
     for path in sorted(directory.glob("*.yml")):
-        group = yaml.safe_load(path.read_text())["spot_stacks"]
+        text = path.read_text().replace("{{ inventory_dir | realpath }}", str(directory.resolve()))
+        group = yaml.safe_load(text)["spot_stacks"]
         shared = group.get("vars", {})
         for name, variables in group["hosts"].items():
             hosts[name] = dict(shared, **(variables or {}))

@@ -454,6 +454,24 @@ def test_credentials_in_a_pull_source_are_refused_and_never_repeated(repo):
     assert repo not in str(error.value) and "github.com" not in str(error.value)
 
 
+@pytest.mark.parametrize("repo,ok", [
+    ("", True), ("file:///work/site/.sandbox/project.git", True), ("git@github.com:you/site.git", True),
+    ("/srv/site.git", False), ("http://github.com/you/site.git", False), (["file:///a"], False),
+])
+def test_the_controllers_pull_repo_is_empty_or_a_git_url(repo, ok):
+    if ok:
+        assert stack_api.check_controller_pull_repo(repo) == repo
+    else:
+        with pytest.raises(ValueError, match="spot_controller_pull_repo must be empty or an https://"):
+            stack_api.check_controller_pull_repo(repo)
+
+
+def test_credentials_in_the_controllers_pull_repo_are_refused_and_never_repeated():
+    with pytest.raises(ValueError) as error:
+        stack_api.check_controller_pull_repo("https://x-access-token:ghp_secret@github.com/you/site.git")
+    assert "spot_controller_pull_repo must not hold credentials" in str(error.value) and "ghp_secret" not in str(error.value)
+
+
 @pytest.mark.parametrize("version,ok", [
     ("main", True), ("v1.2.0", True), ("release/2026-11", True), ("0a1b2c3", True), ("a" * 40, True),
     ("", False), ("-x", False), ("a..b", False), ("main branch", False), ("main/", False), ("a" * 256, False),
