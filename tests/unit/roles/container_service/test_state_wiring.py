@@ -1,6 +1,7 @@
 """How a service's state is wired (docs/state.md): its unit restores before the start and saves after a clean stop,
-only with a bucket and a `state:`; a builder of the stack image (spot_bake) gets no bucket from playbooks/pull.yml,
-so that it neither restores nor saves. molecule/container_service runs the rest on a host."""
+only with a bucket and a `state:`; a builder of the stack image (spot_bake) gets the bucket from playbooks/pull.yml, so
+that its image's units restore, and starts nothing, so that it neither restores nor saves itself.
+molecule/container_service runs the rest on a host."""
 
 from __future__ import annotations
 
@@ -69,19 +70,21 @@ def test_no_restore_or_save_without_state_or_without_a_bucket(units, name, bucke
     assert "ExecStart=" in units[(name, bucket)]
 
 
-def pull_state_bucket(variables):
-    """container_service_state_bucket as playbooks/pull.yml gives it to the role, for the settings `variables`."""
+def pull_role_vars(variables):
+    """container_service_state_bucket and container_service_start as playbooks/pull.yml gives them to the role, for
+    the settings `variables`."""
     play = yaml.safe_load((REPO / "playbooks" / "pull.yml").read_text())[0]
     tasks = play["tasks"][0]["block"]
     role = [task for task in tasks if task.get("ansible.builtin.import_role", {}).get("name") == "spotkit.ec2.container_service"][0]
     merged = dict(variables, _pull_bake=play["vars"]["_pull_bake"])
     templar = Templar(loader=DataLoader(), variables={key: trust_as_template(value) if isinstance(value, str) else value
                                                       for key, value in merged.items()})
-    return templar.template(trust_as_template(role["vars"]["container_service_state_bucket"]))
+    return tuple(templar.template(trust_as_template(role["vars"][name]))
+                 for name in ("container_service_state_bucket", "container_service_start"))
 
 
-def test_an_instance_gets_the_stacks_bucket_and_a_builder_none():
+def test_an_instance_starts_its_services_with_the_stacks_bucket_and_a_builder_only_installs_them():
     settings = {"spot_state_bucket": "spotkit-blog-eu-west-1-123456789012"}
-    assert pull_state_bucket(settings) == "spotkit-blog-eu-west-1-123456789012"
-    assert pull_state_bucket(dict(settings, spot_bake=True)) == ""
-    assert pull_state_bucket({}) == ""
+    assert pull_role_vars(settings) == ("spotkit-blog-eu-west-1-123456789012", True)
+    assert pull_role_vars(dict(settings, spot_bake=True)) == ("spotkit-blog-eu-west-1-123456789012", False)
+    assert pull_role_vars({}) == ("", True)
