@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import json
 import os
 import re
 import socket
@@ -27,6 +28,7 @@ from sandbox_e2e import (
     STATE_DIR,
     acme_orders,
     ansible_playbook,
+    docker,
     drill_line,
     fetch,
     group_states,
@@ -126,6 +128,27 @@ def test_elastic_ip_is_associated_with_the_booted_instance(emulator):
             stream.write("e2e first boot: %.1f s in Pending:Wait\n" % (launch["EndTime"] - launch["StartTime"]).total_seconds())
 
 
+def test_the_instance_boots_from_the_stack_image_that_its_builder_baked(emulator):
+    (instance,) = instance_ids()
+    ec2 = emulator("ec2")
+    (image,) = ec2.describe_images(Owners=["self"], Filters=[{"Name": "tag:spotkit:stack", "Values": [STACK]}])["Images"]
+    booted = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
+    assert booted["ImageId"] == image["ImageId"]
+    # The hypervisor committed the builder's container: the instance's container runs that, with its Docker data.
+    assert docker("inspect", "--format", "{{.Config.Image}}", "spotkit-sandbox-" + instance).stdout.strip() == \
+        "spotkit-sandbox-ami:" + image["ImageId"]
+    builder = {tag["Key"]: tag["Value"] for tag in image["Tags"]}["spotkit:builder"]
+    builders = ec2.describe_instances(InstanceIds=[builder])["Reservations"][0]["Instances"]
+    assert [b["State"]["Name"] for b in builders] == ["terminated"]
+    # The builder started no service: on this instance the blog's state was restored before the blog's first start.
+    journal = [json.loads(line) for line in instance_exec(
+        instance, "journalctl", "--no-pager", "--boot", "--output", "json", "--output-fields", "MESSAGE,SYSLOG_IDENTIFIER").stdout.splitlines()]
+    restored = [i for i, entry in enumerate(journal) if entry.get("SYSLOG_IDENTIFIER") == "spotkit-state"
+                and str(entry.get("MESSAGE")).startswith("blog: ")]
+    started = [i for i, entry in enumerate(journal) if str(entry.get("MESSAGE")).startswith("Started spotkit-blog.service")]
+    assert restored and started and restored[0] < started[0], (restored, started)
+
+
 def test_the_instance_runs_the_project_with_this_checkouts_collection(emulator):
     (instance,) = instance_ids()
     installed = instance_exec(instance, "cat", "/opt/spotkit/collections/ansible_collections/spotkit/ec2/MANIFEST.json").stdout
@@ -194,10 +217,9 @@ def test_drill_replaces_the_instance_which_takes_the_elastic_ip_and_serves(emula
     down, failed, requests = drill_line(run, "termination", after)
     assert 0 < failed < requests and down >= (failed - 1) * 0.2, (down, failed, requests)
     assert stack_address(emulator).get("InstanceId") == after
-    status, body = http_get(SITE)
-    assert status == 200
-    # The replacement pulled the repository as it is now, the e2e commit included.
-    assert MARKER in body
+    assert http_get(SITE)[0] == 200
+    # The replacement served from the stack image, then pulled the repository as it is now, the e2e commit included.
+    wait_for(lambda: MARKER in http_get(SITE)[1], timeout=180, what="the replacement to converge to the e2e commit")
     # Caddy's data (/srv/blog/caddy-data, a `state:` path) outlived the instance: the replacement restored it before
     # the blog's first start, serves the same certificate and ordered none.
     replacement_serial, replacement_orders = fetch(SITE, str(ACME_CA))["serial"], acme_orders()
@@ -313,8 +335,9 @@ def test_a_first_boot_that_cannot_reach_the_git_remote_tries_again_and_serves_on
 def test_a_changed_stack_reaches_a_new_instance_through_an_instance_refresh(emulator):
     (before,) = instance_ids()
 
-    # Changes the user-data: ansible-core from the distribution's packages instead of pip.
-    run = ansible_playbook("site.yml", "-e", "spot_ansible_core_source=distribution")
+    # Changes the user-data: ansible-core from the distribution's packages instead of pip; the instance from the base
+    # image (a bake would take minutes more; the first test bakes).
+    run = ansible_playbook("site.yml", "-e", '{"spot_ansible_core_source": "distribution", "spot_image_bake": false}')
 
     (after,) = instance_ids()
     assert after != before
@@ -335,6 +358,9 @@ def test_teardown_leaves_nothing_behind():
     ansible_playbook("playbooks/teardown.yml")
 
     assert sandbox_containers() == []
+    # The stack images' stand-ins and every instance's disk.
+    assert docker("images", "--quiet", "spotkit-sandbox-ami").stdout.split() == []
+    assert docker("volume", "ls", "--quiet", "--filter", "label=spotkit.sandbox").stdout.split() == []
     assert not STATE_DIR.exists()
     assert emulator_processes() == []
     assert http_get("http://127.0.0.1:4566/moto-api/")[0] == 0
