@@ -1,20 +1,24 @@
-"""Seconds to the first HTTP 200: a plain cloud-init boot beside the sandbox's replacement, interleaved.
+"""Seconds to the first HTTP 200: a plain cloud-init boot beside the sandbox's replacements, from the stack image and
+from the base image, interleaved.
 
     .venv/bin/python benchmarks/boot_compare.py [--runs 3]
 
 The plain boot is the approach this project replaces: a user-data in which cloud-init installs
 docker.io, writes one unit that pulls the blog's image and runs it, and starts it. It boots in the
 sandbox's instance image with the same container options, and pulls the same image from the sandbox's
-registry. The replacement is the interruption drill's (playbooks/drill.yml), watched as
-benchmarks/sandbox_boot.py watches it. Each is timed from its container's start to the first HTTP 200
-on its port. Prints every run, each median, and the ratio of the replacement's median to the plain
-boot's. Brings the sandbox up first unless its site answers.
+registry. A replacement is the termination drill's (playbooks/drill.yml), watched as
+benchmarks/sandbox_boot.py watches it, after `site.yml` set the launch template to the stack image (baked) or to
+the base image (`spot_image_bake: false`); that switch is not timed. Each is timed from its container's start to the
+first HTTP 200 on its port. Prints every run, each median and its ratio to the plain boot's, then the bake: seconds
+from the builder's boot to its power-off (the sandbox's hypervisor's log) and the stack image's size.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -23,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # pylint: disable=wrong-import-position
-from sandbox_boot import Watcher, instances, playbook, run, serving, started_at  # noqa: E402
+from sandbox_boot import REPO, Watcher, instances, playbook, run, serving, started_at  # noqa: E402
 
 INSTANCE_IMAGE = "spotkit-instance:trixie"
 HOST_NAME = "host.spotkit.test"
@@ -89,8 +93,9 @@ def plain_boot(seed_root, timeout=600):
         run("docker", "rm", "--force", "--volumes", PLAIN_CONTAINER)
 
 
-def replacement_boot():
-    """Seconds from the drill's replacement container start to its first HTTP 200."""
+def replacement_boot(baked):
+    """Seconds from the drill's replacement container start to its first HTTP 200, from the stack image or not."""
+    playbook("site.yml", "--extra-vars", json.dumps({"spot_image_bake": baked}))
     watcher = Watcher(instances())
     watcher.start()
     playbook("playbooks/drill.yml")
@@ -101,6 +106,25 @@ def replacement_boot():
     return watcher.first_200 - started_at(watcher.container_id)
 
 
+def bake_figures():
+    """(seconds from the newest builder's boot to its power-off, stack image MiB, its Docker data MiB)."""
+    log = (REPO / ".sandbox" / "hypervisor.log").read_text()
+    stamp = r"hypervisor: (\S+) "
+    booted = re.findall(stamp + r"booting builder (\S+)", log)
+    if not booted:
+        return None
+    off = dict((builder, when) for when, builder in re.findall(stamp + r"builder (\S+) powered off", log))
+    image = re.findall(r"image (\S+) committed", log)[-1]
+
+    def at(text):
+        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").timestamp()
+    when, builder = booted[-1]
+    size = int(run("docker", "image", "inspect", "--format", "{{.Size}}", "spotkit-sandbox-ami:" + image))
+    data = int(run("docker", "run", "--rm", "--volume", "spotkit-sandbox-ami-%s:/data:ro" % image, "--entrypoint", "du",
+                   INSTANCE_IMAGE, "--summarize", "--bytes", "/data").split()[0])
+    return at(off[builder]) - at(when), size / 2 ** 20, data / 2 ** 20
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -108,11 +132,12 @@ def main():
     if not serving():
         print("bringing the sandbox up: ansible-playbook site.yml", flush=True)
         playbook("site.yml")
-    times = {"plain cloud-init boot": [], "replacement, not baked": []}
+    times = {"plain cloud-init boot": [], "replacement, baked": [], "replacement, not baked": []}
     with tempfile.TemporaryDirectory() as seed_root:
         for number in range(1, args.runs + 1):
             for name, measure in (("plain cloud-init boot", lambda: plain_boot(seed_root)),
-                                  ("replacement, not baked", replacement_boot)):
+                                  ("replacement, baked", lambda: replacement_boot(True)),
+                                  ("replacement, not baked", lambda: replacement_boot(False))):
                 seconds = measure()
                 times[name].append(seconds)
                 print("run %d  %-24s container start -> first HTTP 200  %.1f s" % (number, name, seconds), flush=True)
@@ -120,6 +145,11 @@ def main():
     for name, values in times.items():
         median = statistics.median(values)
         print("median %-24s %.1f s  (%.2fx the plain cloud-init boot)" % (name, median, median / plain))
+    # The sandbox as the inventory has it again: from the stack image.
+    playbook("site.yml")
+    bake = bake_figures()
+    if bake:
+        print("bake: builder boot -> power-off %.0f s; stack image %.0f MiB (committed container) + %.0f MiB (its Docker data)" % bake)
     return 0
 
 
