@@ -127,13 +127,13 @@ class Hypervisor:
             builders.update((instance, (stack, state)) for instance, state in stack.builders().items())
             images.update(stack.images())
         present = containers(self.config)
-        for instance, (stack, state) in builders.items():
-            if state in RUNNING and present.get(instance) == "exited":
+        running = {instance: stack for instance, (stack, state) in builders.items() if state in RUNNING}
+        for instance, stack in running.items():
+            if present.get(instance) == "exited":
                 log("builder %s powered off: stopping it" % instance)
                 stack.stop(instance)
-        if any(state in RUNNING and instance not in present and instance not in self.booted
-               for instance, (_, state) in builders.items()):
-            waiting = [instance for instance, (_, state) in builders.items() if state in RUNNING and instance not in present]
+        waiting = [instance for instance in running if instance not in present]
+        if any(instance not in self.booted for instance in waiting):
             log("booting builder %s" % ", ".join(waiting))
             boot = subprocess.run(self.config["boot"], capture_output=True, text=True, check=False, timeout=900)
             if boot.returncode == 0:
@@ -170,7 +170,7 @@ class Hypervisor:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--config", required=True)
     parser.add_argument("--poll", type=float, default=1.0)
     args = parser.parse_args()

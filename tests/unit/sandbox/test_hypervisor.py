@@ -46,6 +46,13 @@ class FakeDocker:
         return type("Completed", (), {"stdout": out, "returncode": code})()
 
 
+class World:
+    """The hypervisor under test, the emulator's EC2, the fake docker, and the file the boot command appends to."""
+
+    def __init__(self, machine, ec2, fake, booted):
+        self.machine, self.ec2, self.fake, self.booted = machine, ec2, fake, booted
+
+
 @pytest.fixture(name="emulator", scope="module")
 def fixture_emulator():
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
@@ -66,7 +73,7 @@ def fixture_world(emulator, monkeypatch, tmp_path):
     config = {"stacks": {"blog": dict(KEYS, endpoint_url=emulator)}, "label": "spotkit.sandbox",
               "prefix": "spotkit-sandbox-", "ami_repository": "spotkit-sandbox-ami", "instance_image": "spotkit-instance:t",
               "boot": ["sh", "-c", "echo boot >>%s" % booted]}
-    yield hypervisor.Hypervisor(config), requests, fake, booted
+    yield World(hypervisor.Hypervisor(config), requests, fake, booted)
     for reservation in requests.describe_instances()["Reservations"]:
         requests.terminate_instances(InstanceIds=[instance["InstanceId"] for instance in reservation["Instances"]])
     for image in requests.describe_images(Owners=["self"])["Images"]:
@@ -86,7 +93,7 @@ def state(ec2, instance_id):
 
 
 def test_a_running_builder_without_a_container_is_booted_once(world):
-    machine, ec2, _, booted = world
+    machine, ec2, booted = world.machine, world.ec2, world.booted
     launch(ec2, "builder")
     machine.step()
     machine.step()
@@ -94,7 +101,7 @@ def test_a_running_builder_without_a_container_is_booted_once(world):
 
 
 def test_a_failed_boot_is_tried_again(world):
-    machine, ec2, _, booted = world
+    machine, ec2, booted = world.machine, world.ec2, world.booted
     machine.config["boot"] = ["sh", "-c", "echo boot >>%s; exit 3" % booted]
     launch(ec2, "builder")
     machine.step()
@@ -103,14 +110,14 @@ def test_a_failed_boot_is_tried_again(world):
 
 
 def test_an_instance_that_is_no_builder_is_left_to_the_boot_step(world):
-    machine, ec2, _, booted = world
+    machine, ec2, booted = world.machine, world.ec2, world.booted
     launch(ec2, "")
     machine.step()
     assert not booted.exists()
 
 
 def test_a_builder_that_powered_off_is_stopped(world):
-    machine, ec2, fake, _ = world
+    machine, ec2, fake = world.machine, world.ec2, world.fake
     builder, other = launch(ec2, "builder"), launch(ec2, "")
     fake.containers.update({builder: "exited", other: "exited"})
     machine.step()
@@ -118,7 +125,7 @@ def test_a_builder_that_powered_off_is_stopped(world):
 
 
 def test_an_image_of_a_builder_is_committed_with_its_docker_data(world):
-    machine, ec2, fake, _ = world
+    machine, ec2, fake = world.machine, world.ec2, world.fake
     builder = launch(ec2, "builder")
     fake.containers[builder] = "exited"
     image = ec2.create_image(InstanceId=builder, Name="blog-1", TagSpecifications=[{"ResourceType": "image", "Tags": [
@@ -136,7 +143,7 @@ def test_an_image_of_a_builder_is_committed_with_its_docker_data(world):
 
 
 def test_the_image_of_a_deregistered_image_goes_once_no_container_uses_it(world):
-    machine, _, fake, _ = world
+    machine, fake = world.machine, world.fake
     fake.images.update({"ami-12345678", "ami-87654321"})
     fake.in_use.add("ami-87654321")
     machine.step()
