@@ -21,6 +21,8 @@ TEMPLATED = {
     ("ansible_pull", "ansible_pull_executable"),
     ("interruption_watcher", "interruption_watcher_python"),
     ("container_service", "container_service_state_python"),
+    ("eip", "eip_boot_python"),
+    ("eip", "eip_boot_collections_path"),
 }
 
 
