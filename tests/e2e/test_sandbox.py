@@ -308,28 +308,40 @@ def test_bad_refresh_drill_rolls_back_and_the_old_instance_serves_throughout(emu
     assert stack_address(emulator).get("InstanceId") == before
 
 
-def test_a_first_boot_that_cannot_reach_the_git_remote_tries_again_and_serves_once_it_answers(emulator):
+def test_a_replacement_from_the_stack_image_serves_while_the_registry_and_git_remote_are_down_and_converges_after(emulator):
     (before,) = instance_ids()
     head = STATE_DIR / "project.git" / "HEAD"
-    # Without HEAD the remote is no git repository: every clone of it fails.
+    # Without HEAD the remote is no git repository: every clone and fetch of it fails. Without the registry no image
+    # can be pulled.
     head.rename(head.with_name("HEAD.away"))
+    docker("stop", "spotkit-sandbox-registry")
     try:
         run = run_playbook("playbooks/drill.yml")
+        (after,) = instance_ids()
+        # Its services started at boot from the images on its disk, and its boot unit took the address once they
+        # answered: it serves, before any pull could succeed.
+        assert after != before
+        assert stack_address(emulator).get("InstanceId") == after
+        assert fetch(SITE, str(ACME_CA))["status"] == 200
+        assert first_boot(after) == ("activating", ""), first_boot(after)
     finally:
+        docker("start", "spotkit-sandbox-registry")
         head.with_name("HEAD.away").rename(head)
-
-    (after,) = instance_ids()
-    assert after != before
+    # The first boot's pull failed, and cloud-init said so; it is tried again until the remote answers.
     assert run.rc != 0 and "cloud-init failed" in run.explain(), run.explain()
-    # The address stays where it was until the replacement serves: the old instance is gone, so nowhere.
-    assert stack_address(emulator).get("InstanceId") != after
-    wait_for(lambda: instance_exec(after, "test", "-s", "/var/lib/spotkit/pull-applied", check=False).returncode == 0,
-             timeout=400, what="the first boot to succeed once the remote came back")
+    wait_for(lambda: first_boot(after) == ("inactive", "success"), timeout=400,
+             what="the first boot to succeed once the remote came back")
     journal = instance_exec(after, "journalctl", "--no-pager", "--unit", "spotkit-first-boot.service").stdout
     assert "attempt 2, in 30 s" in journal, journal
-    assert instance_exec(after, "cat", "/run/spotkit-first-boot-attempts").stdout.strip() == "2"
-    assert http_get(SITE)[0] == 200
+    assert fetch(SITE, str(ACME_CA))["status"] == 200
     assert stack_address(emulator).get("InstanceId") == after
+
+
+def first_boot(instance):
+    """(ActiveState, Result) of the first boot's unit: activating while it retries, inactive and success once done."""
+    shown = instance_exec(instance, "systemctl", "show", "--property=ActiveState,Result", "spotkit-first-boot.service").stdout
+    values = dict(line.split("=", 1) for line in shown.split())
+    return values["ActiveState"], values["Result"] if values["ActiveState"] == "inactive" else ""
 
 
 def test_a_changed_stack_reaches_a_new_instance_through_an_instance_refresh(emulator):
