@@ -48,7 +48,7 @@ RESERVED_SERVICE_NAMES = frozenset((
     "daemon", "debug", "dpkg", "faillog", "kern", "lastlog", "mail", "messages", "syslog", "system",
     "user", "wtmp",
     # The stack's own units and files: spotkit-<name>.service, /var/log/spotkit-<name>.log.
-    "bootstrap", "eip", "health", "image", "logrotate", "pull", "state", "swap", "watch",
+    "bootstrap", "eip", "env", "health", "image", "logrotate", "pull", "state", "swap", "watch",
 ))
 # A service named spotkit-... would write /var/log/spotkit-....log, the stack's own log files.
 RESERVED_SERVICE_PREFIX = "spotkit"
