@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 
+import boto3
 import yaml
 
 SECRET = "s3cret-4d1c9e"
@@ -18,6 +20,19 @@ def scenario_vars():
     """The variables converge.yml reads, so that tests derive changed lists from the same source."""
     with open(os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "vars", "converge.yml"), encoding="utf-8") as handle:
         return yaml.safe_load(handle)
+
+
+def emulator_client(service, **options):
+    """A boto3 client of the AWS emulator that prepare.yml started on the host."""
+    variables = scenario_vars()
+    return boto3.client(service, endpoint_url="http://127.0.0.1:%d" % variables["scenario_emulator_port"],
+                        region_name=variables["container_service_state_region"], aws_access_key_id="molecule",
+                        aws_secret_access_key="molecule", **options)
+
+
+def journal_cursor(host):
+    """Where the host's journal ends now: lines after it are those of what follows."""
+    return re.search(r"-- cursor: (\S+)", host.check_output("journalctl --lines 0 --show-cursor --no-pager")).group(1)
 
 
 def http_get(host, port, path="/"):

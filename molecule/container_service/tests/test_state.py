@@ -10,10 +10,9 @@ import re
 import tarfile
 import time
 
-import boto3
 from botocore.config import Config
 
-from service_checks import LEDGER_PORT, invocation_id, scenario_vars, unit_property, wait_for_page
+from service_checks import LEDGER_PORT, emulator_client, invocation_id, journal_cursor, scenario_vars, unit_property, wait_for_page
 
 KEY = "state/ledger.tar.gz"
 MARKER = "/var/lib/spotkit/state/ledger.restored"
@@ -21,10 +20,7 @@ PAGE = "Restored ledger"
 
 
 def s3():
-    variables = scenario_vars()
-    return boto3.client("s3", endpoint_url="http://127.0.0.1:%d" % variables["scenario_emulator_port"],
-                        region_name=variables["container_service_state_region"], aws_access_key_id="molecule",
-                        aws_secret_access_key="molecule", config=Config(s3={"addressing_style": "path"}))
+    return emulator_client("s3", config=Config(s3={"addressing_style": "path"}))
 
 
 def bucket():
@@ -42,10 +38,6 @@ def saved_members():
     with tarfile.open(fileobj=io.BytesIO(answer["Body"].read()), mode="r:gz") as archive:
         members = {member.name: (member.mode, member.uid) for member in archive}
     return members, answer["Metadata"].get("sha256", "")
-
-
-def cursor(host):
-    return re.search(r"-- cursor: (\S+)", host.check_output("journalctl --lines 0 --show-cursor --no-pager")).group(1)
 
 
 def state_lines(host, since):
@@ -86,7 +78,7 @@ def test_the_periodic_save_uploads_only_a_change(host):
     host.check_output("systemctl start spotkit-state.service")
     assert versions() == before, "an unchanged state was uploaded"
     host.check_output("echo second entry > /srv/ledger/entries/second.txt")
-    since = cursor(host)
+    since = journal_cursor(host)
     host.check_output("systemctl start spotkit-state.service")
     assert len(versions()) == len(before) + 1
     members, digest = saved_members()
@@ -111,7 +103,7 @@ def test_a_clean_stop_saves_after_the_container_stopped(host):
 
 def test_a_corrupt_object_gives_one_line_and_a_clean_start(host):
     s3().put_object(Bucket=bucket(), Key=KEY, Body=b"not a tar", Metadata={"sha256": "0" * 64})
-    since = cursor(host)
+    since = journal_cursor(host)
     start_as_on_a_new_instance(host)
     lines = state_lines(host, since)
     unusable = [line for line in lines if "ledger: the saved state at s3://molecule-state/%s" % KEY in line]
@@ -122,7 +114,7 @@ def test_a_corrupt_object_gives_one_line_and_a_clean_start(host):
 
 def test_a_missing_object_gives_one_line_and_a_clean_start(host):
     s3().delete_object(Bucket=bucket(), Key=KEY)
-    since = cursor(host)
+    since = journal_cursor(host)
     start_as_on_a_new_instance(host)
     lines = state_lines(host, since)
     missing = [line for line in lines if "ledger: no saved state at s3://molecule-state/%s (a first deploy)" % KEY in line]
