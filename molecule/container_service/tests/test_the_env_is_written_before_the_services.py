@@ -40,8 +40,8 @@ def an_instance_of_a_stack(host):
     """The stack's env parameter in the emulator, as provisioning stores it ({service: env}, a SecureString), and the
     settings the first boot writes (the services without env, the parameter's name and version)."""
     variables = scenario_vars()
-    version = emulator_client("ssm").put_parameter(Name=PARAMETER, Type="SecureString", Overwrite=True,
-                                  Value=json.dumps(variables["container_service_env"], sort_keys=True))["Version"]
+    stored = json.dumps(variables["container_service_env"], sort_keys=True)
+    version = emulator_client("ssm").put_parameter(Name=PARAMETER, Type="SecureString", Overwrite=True, Value=stored)["Version"]
     with open(os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "state-endpoint-url"), encoding="utf-8") as handle:
         endpoint = handle.read().strip()
     # The scenario's services as the role got them: the blog keeps an env of its own, which the parameter's merges over.
