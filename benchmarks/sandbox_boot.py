@@ -23,12 +23,13 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sandbox" / "tools"))
 # pylint: disable=wrong-import-position
 from harness import REPO  # noqa: E402
+from site_fetch import fetch  # noqa: E402
 from harness.playbook import run_playbook  # noqa: E402
 
 SITE = "http://127.0.0.1:8080/"
@@ -50,12 +51,9 @@ def playbook(*args):
 
 
 def serving(url=SITE, timeout=2):
-    """True when url answers HTTP 200 (asked directly: a proxy from the environment has no business here)."""
-    try:
-        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=timeout) as response:
-            return response.status == 200
-    except OSError:
-        return False
+    """True when the site at url answers HTTP: 200, or its redirect to HTTPS (the example blog's answer on port 80,
+    which comes from the same Caddy that serves HTTPS)."""
+    return fetch(url, timeout=timeout)["status"] in (200, 301, 308)
 
 
 def instances():
