@@ -92,21 +92,14 @@ def state(ec2, instance_id):
     return ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["State"]["Name"]
 
 
-def test_a_running_builder_without_a_container_is_booted_once(world):
+@pytest.mark.parametrize("exit_code,boots", [(0, 1), (3, 2)], ids=["booted once", "a failed boot is tried again"])
+def test_a_running_builder_without_a_container_is_booted_until_the_boot_succeeds(world, exit_code, boots):
     machine, ec2, booted = world.machine, world.ec2, world.booted
+    machine.config["boot"] = ["sh", "-c", "echo boot >>%s; exit %d" % (booted, exit_code)]
     launch(ec2, "builder")
     machine.step()
     machine.step()
-    assert booted.read_text() == "boot\n"
-
-
-def test_a_failed_boot_is_tried_again(world):
-    machine, ec2, booted = world.machine, world.ec2, world.booted
-    machine.config["boot"] = ["sh", "-c", "echo boot >>%s; exit 3" % booted]
-    launch(ec2, "builder")
-    machine.step()
-    machine.step()
-    assert booted.read_text() == "boot\nboot\n"
+    assert booted.read_text() == "boot\n" * boots
 
 
 def test_an_instance_that_is_no_builder_is_left_to_the_boot_step(world):
