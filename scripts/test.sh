@@ -64,7 +64,7 @@ integration() {
 }
 
 molecule() {
-  local scenario scenarios=()
+  local scenario start scenarios=() times=()
   # default first: it checks the platforms that every other scenario runs on.
   for scenario in molecule/default/molecule.yml molecule/*/molecule.yml; do
     scenario=$(basename "$(dirname "$scenario")")
@@ -78,8 +78,12 @@ molecule() {
       continue
     fi
     echo "--- molecule scenario $scenario"
+    start=$SECONDS
     command molecule test --scenario-name "$scenario"
+    echo "--- molecule scenario $scenario: $((SECONDS - start))s"
+    times+=("$(printf '%-24s %5ss' "$scenario" $((SECONDS - start)))")
   done
+  printf '%s\n' "--- molecule scenarios:" "${times[@]}"
 }
 
 e2e() {
