@@ -98,7 +98,7 @@ def test_aws_out_of_reach_is_one_line_and_systemd_tries_again(host, settings):
     refused = "could not read %s:%d: Could not connect to the endpoint URL" % (PARAMETER, settings["spot_env_version"])
     assert len(lines) == 1 and lines[0].startswith(refused), lines
     assert SECRET not in "".join(lines) and env_files(host) == kept
-    # AWS answers again: the next attempt, 10 s later, succeeds without anyone asking.
+    # AWS answers again: the next attempt, RestartSec later (3 s here, prepare.yml), succeeds without anyone asking.
     write_settings(host, settings)
     deadline = time.monotonic() + 40
     while host.check_output("systemctl show --property ActiveState --value %s" % UNIT) != "active":
