@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import re
+import subprocess
 
 import boto3
 import pytest
@@ -116,8 +117,78 @@ def test_periodic_pull_is_armed(host):
 
 
 def test_check_mode_on_the_converged_instance_predicts_no_change(host, state):
-    run = host.run("cd %s && %s --check pull.yml" % (state["checkout"], PULL))
+    # In full: with the inputs of the last converge, a run skips the roles (the tests below).
+    run = host.run("cd %s && %s --check -e spot_pull_full=true pull.yml" % (state["checkout"], PULL))
     assert run.rc == 0, run.stdout + run.stderr
     recap = re.search(r"^localhost\s+:\s+ok=\d+\s+changed=(\d+)", run.stdout, re.MULTILINE)
     assert recap is not None, run.stdout
     assert recap.group(1) == "0", run.stdout
+
+
+def spotkit_pull(host, *args):
+    """Runs spotkit-pull as the timer does when the project has a new commit: its output and the recap's changed."""
+    run = host.run("/usr/local/sbin/spotkit-pull %s" % " ".join(args))
+    assert run.rc == 0, run.stdout[-3000:] + run.stderr
+    recap = re.findall(r"^localhost\s+:\s+ok=\d+\s+changed=(\d+)", run.stdout, re.MULTILINE)
+    assert recap, run.stdout[-3000:]
+    return run.stdout, int(recap[-1])
+
+
+def ran(output, role):
+    return "TASK [spotkit.ec2.%s : " % role in output
+
+
+def test_a_pull_with_the_inputs_of_the_last_converge_skips_the_roles_but_checks_the_images(host):
+    output, changed = spotkit_pull(host)
+    assert changed == 0, output[-3000:]
+    assert not any(ran(output, role) for role in ("system", "docker", "eip", "cloudwatch_agent", "ansible_pull")), output
+    assert "TASK [spotkit.ec2.container_service : Pull the image of each service as its pull policy says]" in output
+    assert "TASK [spotkit.ec2.container_service : Write" not in output
+
+
+def test_a_pull_with_unchanged_inputs_restarts_a_service_whose_tag_names_a_newer_image(host, state):
+    # A second edition of the blog's image, pushed from elsewhere under the same tag.
+    tag = "%s/spotkit/blog:latest" % state["registry"]
+    subprocess.run("printf 'FROM %s\\nLABEL spotkit.test=second-edition\\n' | docker build --quiet --tag %s - && docker push --quiet %s"
+                   % (tag, tag, tag), shell=True, check=True, capture_output=True)
+    started = host.check_output("systemctl show --property InvocationID --value spotkit-blog.service")
+    first_edition = host.check_output("docker inspect --format '{{.Image}}' blog")
+
+    output, changed = spotkit_pull(host)
+
+    # The pull, the restart, and the prune of the first edition, which no service uses any more.
+    assert changed == 3 and not ran(output, "docker"), output[-3000:]
+    assert host.check_output("systemctl show --property InvocationID --value spotkit-blog.service") != started
+    assert host.run("docker image inspect %s" % first_edition).rc != 0
+    assert host.check_output("docker inspect --format '{{index .Config.Labels \"spotkit.test\"}}' blog") == "second-edition"
+
+
+def test_a_full_pull_applies_every_role_and_changes_nothing(host):
+    output, changed = spotkit_pull(host, "-e", "spot_pull_full=true")
+    assert changed == 0, output[-3000:]
+    assert all(ran(output, role) for role in ("system", "docker", "container_service", "eip", "cloudwatch_agent", "ansible_pull"))
+
+
+def test_after_a_failed_pull_the_next_applies_every_role(host):
+    # A bad value fails the container_service role's checks, after the roles before it ran.
+    failed = host.run("/usr/local/sbin/spotkit-pull -e spot_pull_full=true -e container_service_pull_timeout=0")
+    assert failed.rc != 0 and "container_service_pull_timeout" in failed.stdout, failed.stdout[-3000:]
+    assert not host.file("/var/lib/spotkit/converged").exists
+
+    output, changed = spotkit_pull(host)
+
+    assert changed == 1 and ran(output, "docker"), output[-3000:]
+    assert host.file("/var/lib/spotkit/converged").exists
+
+
+def test_a_changed_variable_beside_the_projects_playbook_applies_every_role_again(host, state):
+    # Left in place: the next run, with these inputs, skips the roles again.
+    group_vars = os.path.join(state["checkout"], "group_vars")
+    host.check_output("mkdir -p %s && echo 'scenario_note: changed' > %s/all.yml" % (group_vars, group_vars))
+    output, changed = spotkit_pull(host)
+    # The one change: the inputs it remembers.
+    assert changed == 1, output[-3000:]
+    assert all(ran(output, role) for role in ("system", "docker", "container_service", "eip", "cloudwatch_agent", "ansible_pull"))
+    assert "TASK [Remember the inputs of this converge, which the next run compares with its own]" in output
+    output, changed = spotkit_pull(host)
+    assert changed == 0 and not ran(output, "docker"), output[-3000:]

@@ -10,8 +10,8 @@ from harness import REPO
 
 
 def imported_roles(node):
-    """The role names of every import_role/include_role under node that applies the whole role (one of its task
-    files, tasks_from, is not an application of the role), in order."""
+    """The role names of every import_role/include_role under node that applies the whole role, in order. One of its
+    task files (tasks_from) is not an application of the role, unless it may be main.yml (a choice, templated)."""
     if isinstance(node, list):
         return [name for item in node for name in imported_roles(item)]
     if not isinstance(node, dict):
@@ -19,7 +19,7 @@ def imported_roles(node):
     found = []
     for key, value in node.items():
         if key in ("ansible.builtin.import_role", "ansible.builtin.include_role", "import_role", "include_role"):
-            if "tasks_from" not in value:
+            if "main.yml" in value.get("tasks_from", "main.yml"):
                 found.append(value["name"])
         else:
             found.extend(imported_roles(value))

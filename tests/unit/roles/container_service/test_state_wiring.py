@@ -75,7 +75,7 @@ def pull_role_vars(variables):
     the settings `variables`."""
     play = yaml.safe_load((REPO / "playbooks" / "pull.yml").read_text())[0]
     tasks = play["tasks"][0]["block"]
-    role = [task for task in tasks if task.get("ansible.builtin.import_role", {}).get("name") == "spotkit.ec2.container_service"][0]
+    role = [task for task in tasks if task.get("ansible.builtin.include_role", {}).get("name") == "spotkit.ec2.container_service"][0]
     merged = dict(variables, _pull_bake=play["vars"]["_pull_bake"])
     templar = Templar(loader=DataLoader(), variables={key: trust_as_template(value) if isinstance(value, str) else value
                                                       for key, value in merged.items()})
