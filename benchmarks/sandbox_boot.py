@@ -125,16 +125,17 @@ def in_instance(instance_id, *command):
     return run("docker", "exec", "spotkit-sandbox-" + instance_id, *command)
 
 
-def boot_times(instance_id):
+def boot_times(instance_id, start):
     """Wall-clock times of the hand-off to ansible-pull and of cloud-init's end, from the instance."""
     status = json.loads(in_instance(instance_id, "cat", "/run/cloud-init/status.json"))["v1"]
     uptime = float(in_instance(instance_id, "cat", "/proc/uptime").split()[0])
     # status.json counts in seconds since the (shared) kernel booted.
     boot = time.time() - uptime
     log = in_instance(instance_id, "cat", "/var/log/spotkit-pull.log")
-    match = re.search(r"^Starting Ansible Pull at (\S+ \S+)$", log, re.MULTILINE)
-    handoff = datetime.datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").replace(
-        tzinfo=datetime.timezone.utc).timestamp() if match else None
+    # The first pull of this instance: an instance of the stack image has its builder's pulls in the log before.
+    pulls = [datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=datetime.timezone.utc).timestamp()
+             for stamp in re.findall(r"^Starting Ansible Pull at (\S+ \S+)$", log, re.MULTILINE)]
+    handoff = min((stamp for stamp in pulls if stamp >= int(start)), default=None)
     return handoff, boot + status["modules-final"]["finished"]
 
 
@@ -156,9 +157,9 @@ def main():
 
     instance_id = watcher.instance_id
     start = started_at(watcher.container_id)
-    handoff, pull_done = boot_times(instance_id)
+    handoff, pull_done = boot_times(instance_id, start)
     user_data = REPO / ".sandbox" / "instances" / instance_id / "seed" / "user-data"
-    reported = re.search(r"serves again (\d+) s later", " ".join(drill_messages))
+    reported = re.search(r"drill termination \S+: down ([\d.]+) s", " ".join(drill_messages))
 
     rows = [
         ("replacement instance", instance_id),
