@@ -702,17 +702,17 @@ def _whole_number(value):
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _flag(variable, value):
-    """A boolean variable (a string as -e passes it taken as Ansible takes it); unset means false."""
-    flag = False if value is None else BOOLEAN_STRINGS.get(value.strip().lower()) if isinstance(value, str) else value
+def _flag(variable, value, default=False):
+    """A boolean variable (a string as -e passes it taken as Ansible takes it); unset means default."""
+    flag = default if value is None else BOOLEAN_STRINGS.get(value.strip().lower()) if isinstance(value, str) else value
     if not isinstance(flag, bool):
         raise ValueError("%s must be true or false; got %r" % (variable, value))
     return flag
 
 
 def check_image_bake(value):
-    """spot_image_bake: whether provisioning bakes a stack image; unset means no."""
-    return _flag("spot_image_bake", value)
+    """spot_image_bake: whether provisioning bakes a stack image; unset means yes."""
+    return _flag("spot_image_bake", value, default=True)
 
 
 def check_image_keep(value):

@@ -62,7 +62,9 @@ class Aws:
     def playbook(self, playbook, stacks, *args, forks=32):
         """Run playbooks/<playbook>.yml on an inventory of `stacks` ({name: variables})."""
         inventory = self.workdir / ("inventory-%d.yml" % next(self.runs))
-        inventory.write_text(yaml.safe_dump({"spot_stacks": {"hosts": stacks}}))
+        # The emulator runs no instance, so no builder would ever bake: a stack bakes its image only where a test
+        # sets spot_image_bake itself (test_stack_image, with the builder double).
+        inventory.write_text(yaml.safe_dump({"spot_stacks": {"hosts": stacks, "vars": {"spot_image_bake": False}}}))
         env = environment(without=("AWS_", "ANSIBLE_"))
         env.update(self.credentials, AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
                    ANSIBLE_FORKS=str(forks), ANSIBLE_DEPRECATION_WARNINGS="false")

@@ -241,14 +241,15 @@ def test_the_pull_credential_and_the_signers_are_set_by_the_play_not_by_instance
     assert "ansible_pull_known_hosts" in ALLOWED
 
 
-def test_the_stack_image_is_off_unless_asked():
+def test_the_stack_image_is_baked_unless_turned_off():
     image = plan()["image"]
-    assert image["bake"] is False and image["keep"] == 2 and image["bake_timeout"] == 1800
+    assert image["bake"] is True and image["keep"] == 2 and image["bake_timeout"] == 1800
     assert image["builder_name"] == "spotkit-shop-builder"
-    assert plan(spot_image_bake=True, spot_image_keep=5)["image"]["keep"] == 5
+    assert plan(spot_image_bake=False)["image"]["bake"] is False
+    assert plan(spot_image_keep=5)["image"]["keep"] == 5
 
 
-@pytest.mark.parametrize("value,expected", [(True, True), (False, False), ("true", True), ("no", False), ("On", True), (None, False)])
+@pytest.mark.parametrize("value,expected", [(True, True), (False, False), ("true", True), ("no", False), ("On", True), (None, True)])
 def test_spot_image_bake_takes_booleans_and_their_words(value, expected):
     assert plan(spot_image_bake=value)["image"]["bake"] is expected
 
@@ -276,7 +277,8 @@ def test_numbers_from_the_command_line_are_taken():
 
 def test_the_lock_is_the_stacks_parameter_and_goes_stale_after_an_hour():
     assert plan()["lock"] == {"parameter": "/spotkit/shop/lock", "timeout": 3600}
-    assert plan(spot_lock_timeout="600")["lock"]["timeout"] == 600
+    assert plan(spot_lock_timeout="2400")["lock"]["timeout"] == 2400
+    assert plan(spot_lock_timeout="600", spot_image_bake=False)["lock"]["timeout"] == 600
 
 
 @pytest.mark.parametrize("changes,message", [
@@ -284,8 +286,8 @@ def test_the_lock_is_the_stacks_parameter_and_goes_stale_after_an_hour():
     ({"spot_lock_timeout": 86401}, "got 86401"),
     ({"spot_lock_timeout": False}, "got False"),
     # A run that bakes holds the lock through the bake: a shorter lock would look stale to the next run.
-    ({"spot_image_bake": True, "spot_image_bake_timeout": 3600},
-     "spot_lock_timeout (3600) must be longer than spot_image_bake_timeout (3600)"),
+    ({"spot_image_bake_timeout": 3600}, "spot_lock_timeout (3600) must be longer than spot_image_bake_timeout (3600)"),
+    ({"spot_lock_timeout": 1800}, "spot_lock_timeout (1800) must be longer than spot_image_bake_timeout (1800)"),
 ])
 def test_bad_lock_timeouts_are_named_with_their_value(changes, message):
     with pytest.raises(StackError) as error:
@@ -294,7 +296,7 @@ def test_bad_lock_timeouts_are_named_with_their_value(changes, message):
 
 
 def test_a_long_bake_timeout_needs_no_longer_lock_when_the_stack_bakes_nothing():
-    assert plan(spot_image_bake_timeout=7200)["lock"]["timeout"] == 3600
+    assert plan(spot_image_bake=False, spot_image_bake_timeout=7200)["lock"]["timeout"] == 3600
 
 
 @pytest.mark.parametrize("parameter", ["/spotkit/shop/lock", "/spotkit/shop/env"])
