@@ -140,6 +140,10 @@ def test_the_instance_boots_from_the_stack_image_that_its_builder_baked(emulator
     builder = {tag["Key"]: tag["Value"] for tag in image["Tags"]}["spotkit:builder"]
     builders = ec2.describe_instances(InstanceIds=[builder])["Reservations"][0]["Instances"]
     assert [b["State"]["Name"] for b in builders] == ["terminated"]
+    # The image holds nothing the builder logged: its pull log and its journal stayed behind.
+    assert "Tag the builder with how its bake ended" not in instance_exec(instance, "cat", "/var/log/spotkit-pull.log").stdout
+    machine_id = instance_exec(instance, "cat", "/etc/machine-id").stdout.strip()
+    assert instance_exec(instance, "ls", "/var/log/journal").stdout.split() == [machine_id]
     # The builder started no service: on this instance the blog's state was restored before the blog's first start.
     journal = [json.loads(line) for line in instance_exec(
         instance, "journalctl", "--no-pager", "--boot", "--output", "json", "--output-fields", "MESSAGE,SYSLOG_IDENTIFIER").stdout.splitlines()]
