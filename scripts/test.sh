@@ -57,7 +57,7 @@ integration() {
   # In parallel workers, each with its own emulator and whole modules (docs/testing.md). The runs
   # use about as many CPU seconds as they last: on two CPUs, three or four workers were no faster.
   if [ -d tests/integration ]; then
-    pytest tests/integration -n "${SPOTKIT_TEST_WORKERS:-2}"
+    pytest tests/integration -n "${SPOTKIT_TEST_WORKERS:-2}" --durations=15
   else
     echo "no tests/integration yet"
   fi
@@ -87,7 +87,7 @@ molecule() {
 }
 
 e2e() {
-  if [ -d tests/e2e ]; then pytest tests/e2e; else echo "no tests/e2e yet"; fi
+  if [ -d tests/e2e ]; then pytest tests/e2e --durations=30; else echo "no tests/e2e yet"; fi
 }
 
 # sanity runs in the background while the quick steps (lint, build, unit) run: each uses about one
