@@ -141,7 +141,12 @@ def test_the_instance_boots_from_the_stack_image_that_its_builder_baked(emulator
     builders = ec2.describe_instances(InstanceIds=[builder])["Reservations"][0]["Instances"]
     assert [b["State"]["Name"] for b in builders] == ["terminated"]
     # The image holds nothing the builder logged: its pull log and its journal stayed behind.
-    assert "Tag the builder with how its bake ended" not in instance_exec(instance, "cat", "/var/log/spotkit-pull.log").stdout
+    wait_for(lambda: instance_exec(instance, "test", "-f", "/var/lib/spotkit/converged", check=False).returncode == 0,
+             timeout=300, what="the instance's first converge")
+    log = instance_exec(instance, "cat", "/var/log/spotkit-pull.log").stdout
+    assert "Tag the builder with how its bake ended" not in log
+    # Its first converge, with the inputs the builder applied, skipped what is in the image, and did what is its own.
+    assert "TASK [spotkit.ec2.interruption_watcher : " in log and "TASK [spotkit.ec2.docker : " not in log, log[-3000:]
     machine_id = instance_exec(instance, "cat", "/etc/machine-id").stdout.strip()
     assert instance_exec(instance, "ls", "/var/log/journal").stdout.split() == [machine_id]
     # The builder started no service: on this instance the blog's state was restored before the blog's first start.
