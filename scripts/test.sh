@@ -15,7 +15,7 @@ unset VIRTUAL_ENV
 # The scenarios are at the collection root (molecule/), where molecule finds them without a warning.
 export MOLECULE_GLOB='molecule/*/molecule.yml'
 
-all_steps=(setup sanity lint build unit integration molecule e2e)
+all_steps=(setup sanity lint build unit molecule integration e2e)
 steps=("${@:-${all_steps[@]}}")
 
 setup() {
@@ -57,7 +57,7 @@ integration() {
   # In parallel workers, each with its own emulator and whole modules (docs/testing.md). The runs
   # use about as many CPU seconds as they last: on two CPUs, three or four workers were no faster.
   if [ -d tests/integration ]; then
-    pytest tests/integration -n "${SPOTKIT_TEST_WORKERS:-2}" --durations=15
+    nice -n 19 pytest tests/integration -n "${SPOTKIT_TEST_WORKERS:-2}" --durations=15
   else
     echo "no tests/integration yet"
   fi
@@ -90,32 +90,35 @@ e2e() {
   if [ -d tests/e2e ]; then pytest tests/e2e --durations=30; else echo "no tests/e2e yet"; fi
 }
 
-# sanity runs in the background while the quick steps (lint, build, unit) run: each uses about one
-# CPU, so on two CPUs they all take about as long as sanity alone. Its output follows when it ends,
-# before any other step starts.
-quick_steps=" lint build unit "
-sanity_log=$root/.cache/sanity.log
-sanity_pid=
+# Two steps run in the background, each beside the steps that leave a CPU to it; their output follows when they
+# end, before any other step starts:
+# - sanity beside the quick steps (lint, build, unit): each uses about one CPU, so on two CPUs they all take about
+#   as long as sanity alone;
+# - integration beside e2e, which waits on its sandbox about half the time: the integration step runs at the
+#   lowest priority (nice 19), so that it takes only what e2e leaves, and the drills' figures stay e2e's own.
+declare -A beside=([sanity]=" lint build unit " [integration]=" e2e ")
+background='' background_pid='' background_start=''
 
-start_sanity() {
-  mkdir -p "$(dirname "$sanity_log")"
+start_background() {
+  local log=$root/.cache/$1.log
+  mkdir -p "$(dirname "$log")"
   # A session of its own, so that a failed foreground step stops all of it (the trap below). setsid
   # forks when it leads a process group already: the session's id comes from the pidfile, and -w
-  # makes $! end with sanity's own status.
+  # makes $! end with the step's own status.
   # shellcheck disable=SC2016 # $$ is the inner shell's
-  setsid -w sh -c 'echo $$ >"$0" && exec scripts/sanity.sh' "$sanity_log.pid" >"$sanity_log" 2>&1 &
-  sanity_pid=$! sanity_start=$SECONDS
-  trap '[ -z "$sanity_pid" ] || kill -- -"$(cat "$sanity_log.pid")" 2>/dev/null || true' EXIT
+  setsid -w sh -c 'echo $$ >"$0" && exec scripts/test.sh "$1"' "$log.pid" "$1" >"$log" 2>&1 &
+  background=$1 background_pid=$! background_start=$SECONDS
+  trap '[ -z "$background_pid" ] || kill -- -"$(cat "$root/.cache/$background.log.pid")" 2>/dev/null || true' EXIT
 }
 
-finish_sanity() {
-  local status=0
-  wait "$sanity_pid" || status=$?
-  sanity_pid=
-  echo "=== sanity (ran beside the quick steps)"
-  cat "$sanity_log"
-  [ "$status" -eq 0 ] || { echo "spotkit: step sanity failed (exit $status)" >&2; exit "$status"; }
-  timings+=("$(printf '%-12s %5ss' sanity $((SECONDS - sanity_start)))")
+finish_background() {
+  local status=0 log=$root/.cache/$background.log
+  wait "$background_pid" || status=$?
+  background_pid=
+  echo "=== $background (ran beside:${beside[$background]% })"
+  cat "$log"
+  [ "$status" -eq 0 ] || { echo "spotkit: step $background failed (exit $status)" >&2; exit "$status"; }
+  timings+=("$(printf '%-12s %5ss' "$background" $((SECONDS - background_start)))")
 }
 
 timings=()
@@ -124,20 +127,21 @@ for step in "${steps[@]}"; do
     echo "spotkit: unknown step '$step'; steps: ${all_steps[*]}" >&2
     exit 2
   fi
-  if [ "$step" = sanity ]; then
-    start_sanity
-    continue
+  if [ -n "$background_pid" ] && [[ ${beside[$background]} != *" $step "* ]]; then
+    finish_background
   fi
-  if [ -n "$sanity_pid" ] && [[ $quick_steps != *" $step "* ]]; then
-    finish_sanity
+  # In the background only when a step it runs beside comes next: alone, it runs as any other.
+  if [ -n "${beside[$step]:-}" ] && [ "$step" != "${steps[-1]}" ]; then
+    start_background "$step"
+    continue
   fi
   echo "=== $step"
   start=$SECONDS
   "$step"
   timings+=("$(printf '%-12s %5ss' "$step" $((SECONDS - start)))")
 done
-if [ -n "$sanity_pid" ]; then
-  finish_sanity
+if [ -n "$background_pid" ]; then
+  finish_background
 fi
 echo "=== all steps passed"
 printf '%s\n' "${timings[@]}"

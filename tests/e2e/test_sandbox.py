@@ -14,6 +14,7 @@ import os
 import re
 import socket
 import subprocess
+import urllib.parse
 
 import yaml
 
@@ -21,6 +22,7 @@ from harness.playbook import run_playbook
 from sandbox_e2e import (
     ACME_CA,
     DOMAIN,
+    EMULATOR,
     REPO,
     SITE,
     SITE_HTTP,
@@ -48,9 +50,11 @@ MARKER = "<!-- published by git push in the end-to-end test -->"
 
 
 def emulator_processes():
-    """Emulator processes started from this checkout."""
+    """The sandbox's emulator processes: from this checkout, on the sandbox's port (the integration tests, which may
+    run beside these, start theirs on other ports)."""
     output = subprocess.run(["pgrep", "-af", "aws_emulator.py"], capture_output=True, text=True, check=False).stdout
-    return [line for line in output.splitlines() if str(REPO) in line]
+    listen = "--listen 127.0.0.1:%d" % urllib.parse.urlsplit(EMULATOR).port
+    return [line for line in output.splitlines() if str(REPO) in line and listen in line]
 
 
 def test_from_nothing_site_yml_serves_the_example_blog():
