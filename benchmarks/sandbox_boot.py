@@ -7,6 +7,7 @@ Brings the sandbox up with `ansible-playbook site.yml` unless the site already a
 - seconds from the container's start to: cloud-init's hand-off to the first pull (the user-data's
   packages, virtualenv, wheels and collections done), the first HTTP 200 on the site's port, and
   ansible-pull done (the end of cloud-init's final stage, whose last command it is);
+- the CPU seconds the instance container used until then (its services' containers left out);
 - the instance container's peak memory: the cgroup's own peak (page cache included), and the
   sampled peak of its working set (usage less inactive file cache) and of its RSS; the services'
   containers, which the instance's Docker puts in cgroups of their own, separately;
@@ -35,6 +36,7 @@ from harness.playbook import run_playbook  # noqa: E402
 SITE = "http://127.0.0.1:8080/"
 LABEL = "spotkit.sandbox"
 CGROUP_MEMORY = Path("/sys/fs/cgroup/memory/docker")
+CGROUP_CPU = Path("/sys/fs/cgroup/cpuacct/docker")
 MIB = 1024 * 1024
 
 
@@ -63,6 +65,14 @@ def instances():
     return dict(line.split() for line in lines if line.strip())
 
 
+def cpu_seconds(container_id):
+    """CPU seconds the container's own cgroup has used (its service containers' cgroups are apart), or None."""
+    try:
+        return int((CGROUP_CPU / container_id / "cpuacct.usage").read_text()) / 1e9
+    except (OSError, ValueError):
+        return None
+
+
 def memory_stat(container_id):
     stat = {}
     try:
@@ -87,6 +97,8 @@ class Watcher(threading.Thread):
         self.first_200 = None
         self.peak_working_set = self.peak_rss = self.peak_cgroup = 0
         self.service_peaks = {}
+        # (time, CPU seconds) of the replacement's container, one per sample.
+        self.cpu = []
 
     def run(self):
         while not self.stop.is_set():
@@ -102,6 +114,9 @@ class Watcher(threading.Thread):
             time.sleep(0.5)
 
     def sample(self):
+        used = cpu_seconds(self.container_id)
+        if used is not None:
+            self.cpu.append((time.time(), used))
         stat = memory_stat(self.container_id)
         if stat:
             self.peak_cgroup = max(self.peak_cgroup, stat["max_usage"])
@@ -159,6 +174,9 @@ def main():
     start = started_at(watcher.container_id)
     handoff, pull_done = boot_times(instance_id, start)
     user_data = REPO / ".sandbox" / "instances" / instance_id / "seed" / "user-data"
+    # The last sample before the pull ended: the CPU that the boot and the first pull took, the services' containers
+    # left out.
+    boot_cpu = next((used for when, used in reversed(watcher.cpu) if when <= pull_done), None)
     reported = re.search(r"drill termination \S+: down ([\d.]+) s", " ".join(drill_messages))
 
     rows = [
@@ -166,6 +184,7 @@ def main():
         ("container start -> cloud-init hand-off to ansible-pull (s)", "%.1f" % (handoff - start) if handoff else "n/a"),
         ("container start -> first HTTP 200 (s)", "%.1f" % (watcher.first_200 - start) if watcher.first_200 else "never"),
         ("container start -> ansible-pull done = cloud-init done (s)", "%.1f" % (pull_done - start)),
+        ("instance container CPU, start -> ansible-pull done (CPU-s)", "%.1f" % boot_cpu if boot_cpu is not None else "n/a"),
         ("instance container peak memory, cgroup incl. page cache (MiB)", "%.0f" % (watcher.peak_cgroup / MIB)),
         ("instance container peak working set, sampled (MiB)", "%.0f" % (watcher.peak_working_set / MIB)),
         ("instance container peak RSS, sampled (MiB)", "%.0f" % (watcher.peak_rss / MIB)),
