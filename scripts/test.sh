@@ -57,7 +57,7 @@ integration() {
   # In parallel workers, each with its own emulator and whole modules (docs/testing.md). The runs
   # use about as many CPU seconds as they last: on two CPUs, three or four workers were no faster.
   if [ -d tests/integration ]; then
-    nice -n 19 pytest tests/integration -n "${SPOTKIT_TEST_WORKERS:-2}" --durations=15
+    pytest tests/integration -n "${SPOTKIT_TEST_WORKERS:-2}" --durations=15
   else
     echo "no tests/integration yet"
   fi
@@ -94,9 +94,10 @@ e2e() {
 # end, before any other step starts:
 # - sanity beside the quick steps (lint, build, unit): each uses about one CPU, so on two CPUs they all take about
 #   as long as sanity alone;
-# - integration beside e2e, which waits on its sandbox about half the time: the integration step runs at the
-#   lowest priority (nice 19), so that it takes only what e2e leaves, and the drills' figures stay e2e's own.
+# - integration beside e2e, which waits on its sandbox about half the time: integration runs at the lowest
+#   priority, so that it takes only what e2e leaves, and the drills' figures stay e2e's own.
 declare -A beside=([sanity]=" lint build unit " [integration]=" e2e ")
+lowest_priority=" integration "
 background='' background_pid='' background_start=''
 
 start_background() {
@@ -105,8 +106,13 @@ start_background() {
   # A session of its own, so that a failed foreground step stops all of it (the trap below). setsid
   # forks when it leads a process group already: the session's id comes from the pidfile, and -w
   # makes $! end with the step's own status.
+  # At the lowest priority: nice 19 for its processes and, where the kernel shares the CPUs out between sessions
+  # first (autogroup, sched(7)), for its session too, or it would get as much as the whole foreground session.
+  local nice=0
+  [[ $lowest_priority != *" $1 "* ]] || nice=19
   # shellcheck disable=SC2016 # $$ is the inner shell's
-  setsid -w sh -c 'echo $$ >"$0" && exec scripts/test.sh "$1"' "$log.pid" "$1" >"$log" 2>&1 &
+  setsid -w sh -c 'echo $$ >"$0" && { [ "$2" = 0 ] || echo "$2" 2>/dev/null >/proc/self/autogroup || true; } &&
+    exec nice -n "$2" scripts/test.sh "$1"' "$log.pid" "$1" "$nice" >"$log" 2>&1 &
   background=$1 background_pid=$! background_start=$SECONDS
   trap '[ -z "$background_pid" ] || kill -- -"$(cat "$root/.cache/$background.log.pid")" 2>/dev/null || true' EXIT
 }
